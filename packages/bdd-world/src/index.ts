@@ -1,1 +1,2 @@
-export {};
+export { type ScenarioShard, type ScenarioTree, VramsealWorld } from './world.js';
+export { flipBit, randomBytes, tamperField } from './tamper.js';

@@ -1,0 +1,41 @@
+import { World, type IWorldOptions } from '@cucumber/cucumber';
+import type { SealFields, SecretKey } from '@vramseal/seal-crypto';
+
+/** A shard as a scenario knows it: its id, where it lives, and its bytes. */
+export interface ScenarioShard {
+  readonly shardId: string;
+  readonly device: number;
+  bytes: Uint8Array;
+}
+
+/** A tree digest and the leaf hashes it was built from, kept so steps can prove single leaves. */
+export interface ScenarioTree {
+  readonly root: Uint8Array;
+  readonly leafSize: number;
+  readonly leafHashes: Uint8Array[];
+}
+
+/**
+ * The state one scenario builds up. Each scenario gets a fresh World, so nothing leaks between
+ * scenarios; fields are filled in by Given/When steps and read by Then steps.
+ */
+export class VramsealWorld extends World {
+  sealKey?: SecretKey;
+  shard?: ScenarioShard;
+  sealFields?: SealFields;
+  signature?: Uint8Array;
+  verificationKey?: SecretKey;
+  tree?: ScenarioTree;
+  proof?: { leafIndex: number; leafHash: Uint8Array; path: Uint8Array[] };
+  lastError?: unknown;
+
+  constructor(options: IWorldOptions) {
+    super(options);
+  }
+
+  /** Fails the step with a message naming what an earlier step should have set up. */
+  need<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`no ${what} yet: a Given step must set it up first`);
+    return value;
+  }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every test vramseal has, on a fresh machine: installs pnpm and the workspace, then lint, build,
+# typecheck, unit tests (vitest), native tests (ctest, plain and ASan/UBSan), Cucumber features and
+# the pack check (tarballs installed into an empty npm project). Runs every step even after a
+# failure, so one run shows everything that is wrong; ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure-pnpm.sh
+
+rm -rf reports && mkdir -p reports/junit
+pnpm install --frozen-lockfile || { echo "pnpm install failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# Each step is also counted as a check in the summary, so a lint or build failure is never hidden
+# behind a green test count.
+step() {
+  local name=$1; shift
+  echo "=== $name: $*"
+  local started=$SECONDS
+  if "$@"; then
+    node scripts/record-step.mjs "$name" pass "$((SECONDS - started))"
+  else
+    node scripts/record-step.mjs "$name" fail "$((SECONDS - started))"
+  fi
+}
+
+step lint pnpm lint
+step build pnpm build
+step typecheck pnpm typecheck
+step tests pnpm turbo run test --concurrency=1 --continue
+step pack-check node scripts/pack-check.mjs
+
+node scripts/test-summary.mjs reports
