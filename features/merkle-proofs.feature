@@ -22,6 +22,14 @@ Feature: Proving one leaf of a shard without the rest
       | 7    | 65535 |
       | 15   | 16959 |
 
-  Scenario: A tree that grew is consistent with its earlier root
+  Scenario: Appending whole leaves keeps the tree consistent with its earlier root
+    Given a model shard "llama-3-8b/shard-2" of 655360 random bytes on device 0
+    And its tree digest with leaves of 65536 bytes
     When the shard grows by 200000 random bytes
     Then a consistency proof from the old tree to the new tree verifies
+
+  Scenario: Appending to a shard that ends in a partial leaf rewrites that leaf
+    The background shard is 1000000 bytes: its last leaf holds 16960 bytes. Growing the shard
+    fills that leaf, so the old tree is not a prefix of the new one and consistency must fail.
+    When the shard grows by 200000 random bytes
+    Then a consistency proof from the old tree to the new tree does not verify

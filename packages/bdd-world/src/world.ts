@@ -26,6 +26,7 @@ export class VramsealWorld extends World {
   signature?: Uint8Array;
   verificationKey?: SecretKey;
   tree?: ScenarioTree;
+  previousTree?: ScenarioTree;
   proof?: { leafIndex: number; leafHash: Uint8Array; path: Uint8Array[] };
   lastError?: unknown;
 
