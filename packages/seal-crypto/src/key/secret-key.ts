@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
+
+/** What a key is for; each purpose gets its own HKDF `info` label, so keys never cross purposes. */
+export type KeyPurpose = 'seal' | 'audit';
+
+// Module-internal: lets hmacSha256 (and nothing outside this package) read a key's bytes.
+let readKeyBytes: (key: SecretKey) => Uint8Array;
+const CONSTRUCT = Symbol('SecretKey.construct');
+
+/**
+ * A 32-byte HMAC key that never shows its bytes: `String(key)`, template literals, `toJSON` and
+ * `util.inspect` print only `SecretKey(<purpose>:<id>)`. Get one from `deriveKey` or
+ * `loadKeyFile(path, purpose)`; use it through `hmacSha256`, `signSeal`, `verifySealSignature`.
+ */
+export class SecretKey {
+  /** First 8 bytes of SHA-256(key bytes), 16 lowercase hex chars: names the key, reveals nothing. */
+  readonly id: string;
+  readonly purpose: KeyPurpose;
+  readonly #bytes: Uint8Array;
+
+  static {
+    readKeyBytes = (key) => key.#bytes;
+  }
+
+  /** @internal Use deriveKey() or loadKeyFile(path, purpose). */
+  constructor(token: symbol, bytes: Uint8Array, purpose: KeyPurpose) {
+    if (token !== CONSTRUCT) {
+      throw new TypeError(
+        'SecretKey cannot be constructed directly; use deriveKey() or loadKeyFile()',
+      );
+    }
+    this.#bytes = new Uint8Array(bytes);
+    this.purpose = purpose;
+    this.id = keyIdOf(this.#bytes);
+    Object.freeze(this);
+  }
+
+  toString(): string {
+    return `SecretKey(${this.purpose}:${this.id})`;
+  }
+
+  toJSON(): { type: 'SecretKey'; id: string; purpose: KeyPurpose } {
+    return { type: 'SecretKey', id: this.id, purpose: this.purpose };
+  }
+
+  [Symbol.toPrimitive](): string {
+    return this.toString();
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** Key id = first 8 bytes of SHA-256(key), hex (DESIGN.md "Keys"). */
+function keyIdOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+export function createSecretKey(bytes: Uint8Array, purpose: KeyPurpose): SecretKey {
+  return new SecretKey(CONSTRUCT, bytes, purpose);
+}
+
+export function isSecretKey(value: unknown): value is SecretKey {
+  return value instanceof SecretKey;
+}
+
+/** Package-internal accessor; deliberately not exported from index.ts. */
+export function secretKeyBytes(key: SecretKey): Uint8Array {
+  return readKeyBytes(key);
+}

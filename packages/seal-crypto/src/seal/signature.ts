@@ -1,0 +1,43 @@
+import { SealCryptoError } from '../errors/errors.js';
+import { hmacSha256 } from '../hash/hmac.js';
+import { timingSafeEqual } from '../hash/timing-safe-equal.js';
+import { isSecretKey, type SecretKey } from '../key/secret-key.js';
+import { encodeSealPayload, type SealFields } from './payload.js';
+
+/**
+ * The seal signature: HMAC-SHA256(key, encodeSealPayload(fields)), 32 bytes. `fields.keyId` must
+ * be `key.id`, so a seal always names the key that can check it.
+ */
+export function signSeal(key: SecretKey, fields: SealFields): Uint8Array {
+  assertSealKey(key);
+  const payload = encodeSealPayload(fields);
+  if (fields.keyId !== key.id) {
+    throw new SealCryptoError(
+      'KEY_ID_MISMATCH',
+      `fields.keyId (${fields.keyId}) is not the id of the signing key (${key.id}); set keyId: key.id`,
+    );
+  }
+  return hmacSha256(key, payload);
+}
+
+/**
+ * True when `signature` is the seal signature of `fields` under `key`; false for any other
+ * signature, including one from another key or of another length. Compared in constant time.
+ */
+export function verifySealSignature(
+  key: SecretKey,
+  fields: SealFields,
+  signature: Uint8Array,
+): boolean {
+  assertSealKey(key);
+  const payload = encodeSealPayload(fields);
+  const expected = hmacSha256(key, payload);
+  const matches = timingSafeEqual(expected, signature);
+  return matches && fields.keyId === key.id;
+}
+
+function assertSealKey(key: unknown): asserts key is SecretKey {
+  if (!isSecretKey(key)) {
+    throw new TypeError('key must be a SecretKey (from deriveKey(secret, "seal") or loadKeyFile)');
+  }
+}

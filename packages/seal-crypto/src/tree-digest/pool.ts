@@ -1,0 +1,149 @@
+import { Worker } from 'node:worker_threads';
+import { SealCryptoError } from '../errors/errors.js';
+import { WORKER_SOURCE } from './worker-source.js';
+
+export interface HashJob {
+  buffer: ArrayBuffer | SharedArrayBuffer;
+  byteOffset: number;
+  byteLength: number;
+  leafSize: number;
+  /** Transfer `buffer` to the worker and have it sent back for reuse (plain ArrayBuffers only). */
+  returnBuffer: boolean;
+}
+
+export interface HashJobResult {
+  hashes: Uint8Array;
+  buffer: ArrayBuffer | null;
+}
+
+interface WorkerReply {
+  id: number;
+  hashes?: Uint8Array;
+  buffer?: ArrayBuffer | null;
+  error?: string;
+}
+
+interface Pending {
+  resolve: (result: HashJobResult) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * One leaf-hashing worker thread. It is unref()'d while idle, so an idle pool never keeps the
+ * process alive, and ref()'d while it has jobs, so an awaited treeDigest is never cut short.
+ */
+class HashWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #dead = false;
+
+  constructor(onDeath: (worker: HashWorker) => void) {
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'vramseal-tree-digest' });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    this.#worker.on('error', (error) => this.#die(error, onDeath));
+    this.#worker.on('exit', (code) =>
+      this.#die(new Error(`worker exited with code ${code}`), onDeath),
+    );
+  }
+
+  get load(): number {
+    return this.#pending.size;
+  }
+
+  run(job: HashJob): Promise<HashJobResult> {
+    if (this.#dead) return Promise.reject(workerFailed('the worker has stopped'));
+    const id = this.#nextId++;
+    const transfer = job.returnBuffer ? [job.buffer as ArrayBuffer] : [];
+    return new Promise<HashJobResult>((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, ...job }, transfer);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.#worker.terminate();
+  }
+
+  #settle(reply: WorkerReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if (reply.error !== undefined || reply.hashes === undefined) {
+      pending.reject(workerFailed(reply.error ?? 'no result'));
+    } else {
+      pending.resolve({ hashes: reply.hashes, buffer: reply.buffer ?? null });
+    }
+  }
+
+  #die(cause: Error, onDeath: (worker: HashWorker) => void): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    onDeath(this);
+    for (const pending of this.#pending.values())
+      pending.reject(workerFailed(cause.message, cause));
+    this.#pending.clear();
+  }
+}
+
+function workerFailed(reason: string, cause?: unknown): SealCryptoError {
+  return new SealCryptoError(
+    'TREE_DIGEST_WORKER_FAILED',
+    `treeDigest worker failed (${reason}); retry, or use treeDigestSync() to hash on this thread`,
+    { cause },
+  );
+}
+
+/** A lazily grown set of workers shared by every treeDigest call in this thread. */
+class HashPool {
+  readonly #workers: HashWorker[] = [];
+
+  /** Runs `job` on the least-loaded of the first `threads` workers, starting them as needed. */
+  run(job: HashJob, threads: number): Promise<HashJobResult> {
+    while (this.#workers.length < threads) {
+      this.#workers.push(new HashWorker((dead) => this.#remove(dead)));
+    }
+    let best = this.#workers[0]!;
+    for (let i = 1; i < threads; i++) {
+      const candidate = this.#workers[i]!;
+      if (candidate.load < best.load) best = candidate;
+    }
+    return best.run(job);
+  }
+
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  async shutdown(): Promise<void> {
+    const workers = this.#workers.splice(0);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+
+  #remove(worker: HashWorker): void {
+    const index = this.#workers.indexOf(worker);
+    if (index >= 0) this.#workers.splice(index, 1);
+  }
+}
+
+const pool = new HashPool();
+
+export function hashPool(): HashPool {
+  return pool;
+}
+
+/**
+ * Stops every treeDigest worker thread (pending digests reject with TREE_DIGEST_WORKER_FAILED).
+ * Optional: idle workers never keep the process alive. The next treeDigest starts fresh ones.
+ */
+export function shutdownTreeDigestPool(): Promise<void> {
+  return pool.shutdown();
+}
+
+/** How many treeDigest worker threads are running now (for tests and diagnostics). */
+export function treeDigestPoolSize(): number {
+  return pool.size;
+}
