@@ -1,0 +1,61 @@
+// Device memory operations behind a plain C++ header.
+//
+// native/ includes only this header, so the same C++ compiles with or without nvcc: with CUDA the
+// definitions come from src/cuda_api.cu and src/tree_digest.cu, without it from
+// src/cuda_api_stub.cpp, whose every call reports that the addon was built without CUDA.
+// Device pointers stay on the C++ side; the addon hands JavaScript opaque handles only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vs {
+namespace cuda {
+
+// The outcome of one CUDA call: `name` is the cudaError_t name (e.g. "cudaErrorMemoryAllocation"),
+// `operation` the CUDA API that failed, `message` cudaGetErrorString plus where it happened.
+struct Status {
+  int code = 0;
+  std::string name;
+  std::string operation;
+  std::string message;
+  bool ok() const { return code == 0; }
+};
+
+enum class MemoryType { Unregistered, Host, Device, Managed };
+
+struct DeviceProperties {
+  std::string name;
+  uint64_t total_bytes = 0;
+  int compute_major = 0;
+  int compute_minor = 0;
+  bool integrated = false;
+  bool managed_memory = false;
+  bool unified_addressing = false;
+  int multiprocessor_count = 0;
+};
+
+// True when this build linked the CUDA runtime (nvcc was found at configure time).
+bool built_with_cuda();
+// cudaRuntimeGetVersion of the statically linked runtime, 0 without CUDA (e.g. 13000 for 13.0).
+int runtime_version();
+// cudaDriverGetVersion: 0 when no driver is installed.
+int driver_version();
+
+// cudaGetDeviceCount: the "does a GPU answer" probe. Without a driver this returns
+// cudaErrorInsufficientDriver, which is how a machine without a GPU is recognised.
+Status device_count(int* count);
+Status device_properties(int device, DeviceProperties* out);
+Status mem_get_info(int device, uint64_t* free_bytes, uint64_t* total_bytes);
+Status malloc_device(int device, uint64_t bytes, void** out);
+Status free_device(int device, void* ptr);
+Status copy_host_to_device(int device, void* dst, const void* src, uint64_t bytes);
+Status copy_device_to_host(int device, void* dst, const void* src, uint64_t bytes);
+// cudaPointerGetAttributes: the residency proof (memory type must be Device).
+Status pointer_memory_type(int device, const void* ptr, MemoryType* out);
+// sha256-tree-v1 root of `bytes` bytes of device memory at `ptr`, computed on the device.
+Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_size,
+                   uint8_t root[32]);
+
+}  // namespace cuda
+}  // namespace vs

@@ -1,0 +1,97 @@
+// Device memory operations of the cuda backend (see include/vramseal/cuda_api.h).
+// Every call goes through VS_CUDA_CHECK; every operation first selects its device, because the
+// current device is per host thread and the addon calls from the JS thread and worker threads.
+#include "check.cuh"
+
+namespace vs {
+namespace cuda {
+
+bool built_with_cuda() { return true; }
+
+int runtime_version() {
+  int v = 0;
+  return cudaRuntimeGetVersion(&v) == cudaSuccess ? v : 0;
+}
+
+int driver_version() {
+  int v = 0;
+  return cudaDriverGetVersion(&v) == cudaSuccess ? v : 0;
+}
+
+Status device_count(int* count) {
+  *count = 0;
+  VS_CUDA_CHECK("cudaGetDeviceCount", cudaGetDeviceCount(count));
+  return {};
+}
+
+Status device_properties(int device, DeviceProperties* out) {
+  cudaDeviceProp p{};
+  VS_CUDA_CHECK("cudaGetDeviceProperties", cudaGetDeviceProperties(&p, device));
+  out->name = p.name;
+  out->total_bytes = p.totalGlobalMem;
+  out->compute_major = p.major;
+  out->compute_minor = p.minor;
+  out->integrated = p.integrated != 0;
+  out->managed_memory = p.managedMemory != 0;
+  out->unified_addressing = p.unifiedAddressing != 0;
+  out->multiprocessor_count = p.multiProcessorCount;
+  return {};
+}
+
+Status mem_get_info(int device, uint64_t* free_bytes, uint64_t* total_bytes) {
+  size_t f = 0, t = 0;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaMemGetInfo", cudaMemGetInfo(&f, &t));
+  *free_bytes = f;
+  *total_bytes = t;
+  return {};
+}
+
+Status malloc_device(int device, uint64_t bytes, void** out) {
+  *out = nullptr;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaMalloc", cudaMalloc(out, bytes));
+  return {};
+}
+
+Status free_device(int device, void* ptr) {
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaFree", cudaFree(ptr));
+  return {};
+}
+
+Status copy_host_to_device(int device, void* dst, const void* src, uint64_t bytes) {
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaMemcpy", cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  return {};
+}
+
+Status copy_device_to_host(int device, void* dst, const void* src, uint64_t bytes) {
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaMemcpy", cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  return {};
+}
+
+Status pointer_memory_type(int device, const void* ptr, MemoryType* out) {
+  cudaPointerAttributes attr{};
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaPointerGetAttributes", cudaPointerGetAttributes(&attr, ptr));
+  switch (attr.type) {
+    case cudaMemoryTypeDevice:
+      *out = MemoryType::Device;
+      break;
+    case cudaMemoryTypeHost:
+      *out = MemoryType::Host;
+      break;
+    case cudaMemoryTypeManaged:
+      *out = MemoryType::Managed;
+      break;
+    default:
+      *out = MemoryType::Unregistered;
+      break;
+  }
+  return {};
+}
+
+}  // namespace cuda
+}  // namespace vs

@@ -1,0 +1,44 @@
+// The CPU-only build of the cuda/ API: nvcc was not found (or VRAMSEAL_WITH_CUDA=OFF), so every
+// call reports, without touching any CUDA library, that this addon has no CUDA support.
+#include "vramseal/cuda_api.h"
+
+namespace vs {
+namespace cuda {
+namespace {
+
+Status not_built(const char* operation) {
+  Status s;
+  s.code = -1;
+  s.name = "CUDA_NOT_BUILT";
+  s.operation = operation;
+  s.message =
+      "this addon was built without CUDA (nvcc was not found or VRAMSEAL_WITH_CUDA=OFF); rebuild "
+      "native/ on a machine with the CUDA toolkit to use the cuda backend";
+  return s;
+}
+
+}  // namespace
+
+bool built_with_cuda() { return false; }
+int runtime_version() { return 0; }
+int driver_version() { return 0; }
+
+Status device_count(int* count) {
+  *count = 0;
+  return not_built("cudaGetDeviceCount");
+}
+Status device_properties(int, DeviceProperties*) { return not_built("cudaGetDeviceProperties"); }
+Status mem_get_info(int, uint64_t*, uint64_t*) { return not_built("cudaMemGetInfo"); }
+Status malloc_device(int, uint64_t, void**) { return not_built("cudaMalloc"); }
+Status free_device(int, void*) { return not_built("cudaFree"); }
+Status copy_host_to_device(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
+Status copy_device_to_host(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
+Status pointer_memory_type(int, const void*, MemoryType*) {
+  return not_built("cudaPointerGetAttributes");
+}
+Status tree_digest(int, const void*, uint64_t, uint64_t, uint8_t*) {
+  return not_built("treeDigestKernel");
+}
+
+}  // namespace cuda
+}  // namespace vs

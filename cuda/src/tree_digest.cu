@@ -1,0 +1,179 @@
+// sha256-tree-v1 on the device: SHA-256 leaf hashes of an allocation in parallel (one thread per
+// leaf), then the RFC 6962 tree reduced level by level, and only the 32-byte root copied back.
+// Design notes and the expected H100 throughput are in cuda/README.md.
+#include <cstdint>
+
+#include "check.cuh"
+#include "vramseal/sha256_portable.h"
+
+namespace vs {
+namespace cuda {
+namespace {
+
+namespace sha = ::vs::sha256;
+
+// A block owns kThreads consecutive leaves.
+constexpr int kThreads = 128;
+// A staged row is one 64-byte chunk (4 x 16 bytes) plus 16 bytes of padding, so that the eight
+// threads of a quarter-warp reading their rows hit distinct shared-memory banks.
+constexpr int kRowVectors = 5;
+// Each thread moves 4 of the block's kThreads * 4 sixteen-byte vectors per chunk.
+constexpr int kVectorsPerThread = 4;
+
+__device__ void store_digest(const uint8_t digest[32], uint8_t* out) {
+#pragma unroll
+  for (int i = 0; i < 32; ++i) out[i] = digest[i];
+}
+
+// Leaf hashes of full leaves when leaf_size is a multiple of 64 and the data is 16-byte aligned.
+//
+// Staged transpose (DESIGN.md): at step k the block cooperatively loads the k-th 64-byte chunk of
+// each of its leaves with 16-byte loads (four neighbouring threads read one leaf's 64 contiguous
+// bytes, so every 32-byte sector fetched is used in full) into shared memory, then each thread
+// compresses the chunk of its own leaf from its row. The next chunk is loaded into registers
+// before the current one is compressed, so global loads are in flight during the compression.
+__global__ void __launch_bounds__(kThreads)
+    leaf_hashes_staged(const uint4* __restrict__ data, uint64_t leaf_size, uint64_t full_leaves,
+                       uint8_t* __restrict__ out) {
+  __shared__ uint4 stage[kThreads * kRowVectors];
+  const uint64_t first_leaf = uint64_t(blockIdx.x) * kThreads;
+  const uint64_t chunks = leaf_size / 64;
+  const uint64_t vectors_per_leaf = leaf_size / 16;
+  uint4 next[kVectorsPerThread];
+
+  auto load_chunk = [&](uint64_t k) {
+#pragma unroll
+    for (int j = 0; j < kVectorsPerThread; ++j) {
+      const unsigned q = threadIdx.x + j * kThreads;
+      const uint64_t leaf = first_leaf + q / 4;
+      next[j] = leaf < full_leaves ? data[leaf * vectors_per_leaf + k * 4 + q % 4]
+                                   : make_uint4(0, 0, 0, 0);
+    }
+  };
+  auto stage_chunk = [&]() {
+#pragma unroll
+    for (int j = 0; j < kVectorsPerThread; ++j) {
+      const unsigned q = threadIdx.x + j * kThreads;
+      stage[(q / 4) * kRowVectors + q % 4] = next[j];
+    }
+  };
+
+  uint32_t h[8];
+  sha::init(h);
+  uint8_t carry = sha::kLeafPrefix;
+  load_chunk(0);
+  stage_chunk();
+  __syncthreads();
+  for (uint64_t k = 0; k < chunks; ++k) {
+    if (k + 1 < chunks) load_chunk(k + 1);
+    uint32_t chunk[16], w[16];
+#pragma unroll
+    for (int p = 0; p < 4; ++p) {
+      const uint4 v = stage[threadIdx.x * kRowVectors + p];
+      chunk[4 * p] = v.x;
+      chunk[4 * p + 1] = v.y;
+      chunk[4 * p + 2] = v.z;
+      chunk[4 * p + 3] = v.w;
+    }
+    carry = sha::block_words_from_chunk(carry, chunk, w);
+    sha::compress(h, w);
+    __syncthreads();  // everyone has read its row before the next chunk overwrites it
+    if (k + 1 < chunks) stage_chunk();
+    __syncthreads();
+  }
+  const uint64_t leaf = first_leaf + threadIdx.x;
+  if (leaf < full_leaves) {
+    uint8_t digest[32];
+    sha::finish_prefixed(h, carry, nullptr, 0, leaf_size, digest);
+    store_digest(digest, out + leaf * 32);
+  }
+}
+
+// Leaf hashes of leaves [first, leaf_count), one thread each, reading bytes straight from global
+// memory: the short last leaf and leaf sizes that are not a multiple of 64. Correct for any size,
+// slower than the staged path (uncoalesced), and only ever used for the remainder.
+__global__ void leaf_hashes_generic(const uint8_t* __restrict__ data, uint64_t bytes,
+                                    uint64_t leaf_size, uint64_t first, uint64_t leaf_count,
+                                    uint8_t* __restrict__ out) {
+  const uint64_t leaf = first + uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (leaf >= leaf_count) return;
+  const uint64_t start = leaf * leaf_size;
+  const uint64_t len = bytes - start < leaf_size ? bytes - start : leaf_size;
+  uint8_t digest[32];
+  sha::leaf_hash(data + start, len, digest);
+  store_digest(digest, out + leaf * 32);
+}
+
+// One level of the RFC 6962 tree: node i = H(0x01 || in[2i] || in[2i+1]); an unpaired last node
+// moves up unchanged. Reducing level by level this way gives the same root as RFC 6962's
+// "largest power of two smaller than n" split.
+__global__ void reduce_level(const uint8_t* __restrict__ in, uint64_t n,
+                             uint8_t* __restrict__ out) {
+  const uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const uint64_t parents = (n + 1) / 2;
+  if (i >= parents) return;
+  uint8_t digest[32];
+  if (2 * i + 1 < n) {
+    sha::node_hash(in + 64 * i, in + 64 * i + 32, digest);
+  } else {
+    for (int b = 0; b < 32; ++b) digest[b] = in[64 * i + b];
+  }
+  store_digest(digest, out + 32 * i);
+}
+
+unsigned blocks_for(uint64_t items, unsigned threads) {
+  return static_cast<unsigned>((items + threads - 1) / threads);
+}
+
+// Frees the scratch buffers on every return path, including early returns from VS_CUDA_CHECK.
+struct DeviceScratch {
+  void* ptr = nullptr;
+  ~DeviceScratch() {
+    if (ptr != nullptr) cudaFree(ptr);
+  }
+};
+
+}  // namespace
+
+Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_size,
+                   uint8_t root[32]) {
+  if (bytes == 0) {
+    sha::empty_hash(root);
+    return {};
+  }
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  const uint64_t leaves = (bytes + leaf_size - 1) / leaf_size;
+  const uint64_t full_leaves = bytes / leaf_size;
+  DeviceScratch level_a, level_b;
+  VS_CUDA_CHECK("cudaMalloc", cudaMalloc(&level_a.ptr, leaves * 32));
+  VS_CUDA_CHECK("cudaMalloc", cudaMalloc(&level_b.ptr, ((leaves + 1) / 2) * 32));
+  auto* a = static_cast<uint8_t*>(level_a.ptr);
+  auto* b = static_cast<uint8_t*>(level_b.ptr);
+
+  const bool aligned = reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
+  uint64_t generic_from = 0;
+  if (aligned && leaf_size % 64 == 0 && full_leaves > 0) {
+    leaf_hashes_staged<<<blocks_for(full_leaves, kThreads), kThreads>>>(
+        static_cast<const uint4*>(ptr), leaf_size, full_leaves, a);
+    VS_CUDA_CHECK("leaf_hashes_staged<<<>>>", cudaGetLastError());
+    generic_from = full_leaves;
+  }
+  if (generic_from < leaves) {
+    leaf_hashes_generic<<<blocks_for(leaves - generic_from, kThreads), kThreads>>>(
+        static_cast<const uint8_t*>(ptr), bytes, leaf_size, generic_from, leaves, a);
+    VS_CUDA_CHECK("leaf_hashes_generic<<<>>>", cudaGetLastError());
+  }
+  for (uint64_t n = leaves; n > 1; n = (n + 1) / 2) {
+    reduce_level<<<blocks_for((n + 1) / 2, kThreads), kThreads>>>(a, n, b);
+    VS_CUDA_CHECK("reduce_level<<<>>>", cudaGetLastError());
+    uint8_t* t = a;
+    a = b;
+    b = t;
+  }
+  // cudaMemcpy waits for the kernels; an error raised while they ran surfaces here.
+  VS_CUDA_CHECK("cudaMemcpy", cudaMemcpy(root, a, 32, cudaMemcpyDeviceToHost));
+  return {};
+}
+
+}  // namespace cuda
+}  // namespace vs

@@ -1,0 +1,100 @@
+#include "cuda_device.h"
+
+#include "error.h"
+
+namespace vs {
+namespace {
+
+class CudaMemory final : public DeviceMemory {
+ public:
+  CudaMemory(int device, void* ptr, uint64_t size) : device_(device), ptr_(ptr), size_(size) {}
+  ~CudaMemory() override {
+    // A destructor cannot throw; a failing cudaFree here means the context is already gone.
+    cuda::free_device(device_, ptr_);
+  }
+  void write(uint64_t offset, const uint8_t* src, uint64_t length) override {
+    throw_if_failed(cuda::copy_host_to_device(device_, at(offset), src, length));
+  }
+  void read(uint64_t offset, uint8_t* dst, uint64_t length) const override {
+    throw_if_failed(cuda::copy_device_to_host(device_, dst, at(offset), length));
+  }
+  Digest tree_digest(uint64_t leaf_size) const override {
+    if (leaf_size == 0) {
+      throw Error(Code::InvalidArgument, "leafSize must be at least 1 byte", "leafSize");
+    }
+    Digest root;
+    throw_if_failed(cuda::tree_digest(device_, ptr_, size_, leaf_size, root.data()));
+    return root;
+  }
+  MemoryType memory_type() const override {
+    MemoryType type = MemoryType::Unregistered;
+    throw_if_failed(cuda::pointer_memory_type(device_, ptr_, &type));
+    return type;
+  }
+  void xor_byte(uint64_t, uint8_t) override {
+    throw Error(Code::Unsupported,
+                "corrupt() is fault injection for the mock backend; device memory is never "
+                "modified behind the caller's back");
+  }
+
+ private:
+  uint8_t* at(uint64_t offset) const { return static_cast<uint8_t*>(ptr_) + offset; }
+  int device_;
+  void* ptr_;
+  uint64_t size_;
+};
+
+class CudaDevice final : public Device {
+ public:
+  explicit CudaDevice(int device) : device_(device) {}
+
+  DeviceInfo info() const override {
+    cuda::DeviceProperties p;
+    throw_if_failed(cuda::device_properties(device_, &p));
+    DeviceInfo info;
+    info.name = p.name;
+    info.total_bytes = p.total_bytes;
+    info.compute_major = p.compute_major;
+    info.compute_minor = p.compute_minor;
+    info.integrated = p.integrated;
+    info.managed_memory = p.managed_memory;
+    info.unified_addressing = p.unified_addressing;
+    info.multiprocessor_count = p.multiprocessor_count;
+    return info;
+  }
+
+  MemInfo mem_info() const override {
+    MemInfo m;
+    throw_if_failed(cuda::mem_get_info(device_, &m.free_bytes, &m.total_bytes));
+    return m;
+  }
+
+  std::unique_ptr<DeviceMemory> allocate(uint64_t bytes) override {
+    void* ptr = nullptr;
+    throw_if_failed(cuda::malloc_device(device_, bytes, &ptr));
+    return std::make_unique<CudaMemory>(device_, ptr, bytes);
+  }
+
+  void fail_next_allocation() override {
+    throw Error(Code::Unsupported, "injectAllocationFailure() is available on the mock backend only");
+  }
+
+ private:
+  int device_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Device>> make_cuda_devices() {
+  int count = 0;
+  throw_if_failed(cuda::device_count(&count));
+  if (count == 0) {
+    throw Error::cuda("cudaErrorNoDevice", "cudaGetDeviceCount",
+                      "cudaGetDeviceCount answered 0 devices: no CUDA-capable GPU is visible");
+  }
+  std::vector<std::unique_ptr<Device>> devices;
+  for (int i = 0; i < count; ++i) devices.push_back(std::make_unique<CudaDevice>(i));
+  return devices;
+}
+
+}  // namespace vs

@@ -1,0 +1,57 @@
+// What a backend's device offers. Two implementations: MockDevice (host memory, fault injection)
+// and CudaDevice (cuda/ API). The handle table and every bounds check sit above this interface,
+// in Backend, so both devices get exactly the same safety rules.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tree_digest.h"
+#include "vramseal/cuda_api.h"
+
+namespace vs {
+
+using MemoryType = cuda::MemoryType;
+
+struct DeviceInfo {
+  std::string name;
+  uint64_t total_bytes = 0;
+  int compute_major = 0;
+  int compute_minor = 0;
+  bool integrated = false;
+  bool managed_memory = false;
+  bool unified_addressing = false;
+  int multiprocessor_count = 0;
+};
+
+struct MemInfo {
+  uint64_t free_bytes = 0;
+  uint64_t total_bytes = 0;
+};
+
+// One allocation's memory. Callers (Backend) have already checked every range.
+class DeviceMemory {
+ public:
+  virtual ~DeviceMemory() = default;
+  virtual void write(uint64_t offset, const uint8_t* src, uint64_t length) = 0;
+  virtual void read(uint64_t offset, uint8_t* dst, uint64_t length) const = 0;
+  // sha256-tree-v1 root of the whole allocation. May run on a worker thread.
+  virtual Digest tree_digest(uint64_t leaf_size) const = 0;
+  virtual MemoryType memory_type() const = 0;
+  // Fault injection: XOR one byte. Only the mock supports it.
+  virtual void xor_byte(uint64_t offset, uint8_t mask) = 0;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual DeviceInfo info() const = 0;
+  virtual MemInfo mem_info() const = 0;
+  // `bytes` is > 0. Failure (out of memory included) throws Error with Code::Cuda.
+  virtual std::unique_ptr<DeviceMemory> allocate(uint64_t bytes) = 0;
+  // Fault injection: the next allocate() fails as cudaMalloc would. Only the mock supports it.
+  virtual void fail_next_allocation() = 0;
+};
+
+}  // namespace vs

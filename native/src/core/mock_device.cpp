@@ -1,0 +1,113 @@
+#include "mock_device.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "error.h"
+
+namespace vs {
+namespace {
+
+// Capacity accounting shared by a device and its live memories, so that memory released after
+// its device object is gone (e.g. a digest worker holding the last reference) still balances.
+struct Pool {
+  std::string name;
+  uint64_t total_bytes;
+  std::atomic<uint64_t> used{0};
+  std::atomic<bool> fail_next{false};
+};
+
+Error allocation_failure(const Pool& pool, uint64_t bytes, const std::string& why) {
+  return Error::cuda("cudaErrorMemoryAllocation", "mock.cudaMalloc",
+                     "mock device '" + pool.name + "' cannot allocate " + std::to_string(bytes) +
+                         " bytes: " + why);
+}
+
+class MockMemory final : public DeviceMemory {
+ public:
+  MockMemory(std::shared_ptr<Pool> pool, uint8_t* bytes, uint64_t size,
+             const HostDigestConfig& digest)
+      : pool_(std::move(pool)), bytes_(bytes), size_(size), digest_(digest) {}
+  ~MockMemory() override {
+    std::free(bytes_);
+    pool_->used -= size_;
+  }
+  void write(uint64_t offset, const uint8_t* src, uint64_t length) override {
+    std::memcpy(bytes_ + offset, src, length);
+  }
+  void read(uint64_t offset, uint8_t* dst, uint64_t length) const override {
+    std::memcpy(dst, bytes_ + offset, length);
+  }
+  Digest tree_digest(uint64_t leaf_size) const override {
+    return vs::tree_digest(bytes_, size_, leaf_size, digest_.hasher, digest_.threads);
+  }
+  MemoryType memory_type() const override { return MemoryType::Host; }
+  void xor_byte(uint64_t offset, uint8_t mask) override { bytes_[offset] ^= mask; }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+  uint8_t* bytes_;
+  uint64_t size_;
+  HostDigestConfig digest_;
+};
+
+class MockDevice final : public Device {
+ public:
+  MockDevice(const MockDeviceConfig& config, const HostDigestConfig& digest)
+      : pool_(std::make_shared<Pool>()), digest_(digest) {
+    pool_->name = config.name;
+    pool_->total_bytes = config.total_bytes;
+  }
+
+  DeviceInfo info() const override {
+    DeviceInfo info;
+    info.name = pool_->name;
+    info.total_bytes = pool_->total_bytes;
+    return info;
+  }
+
+  MemInfo mem_info() const override {
+    return MemInfo{pool_->total_bytes - pool_->used.load(), pool_->total_bytes};
+  }
+
+  std::unique_ptr<DeviceMemory> allocate(uint64_t bytes) override {
+    if (pool_->fail_next.exchange(false)) {
+      throw allocation_failure(*pool_, bytes, "failure injected by injectAllocationFailure()");
+    }
+    // Reserve capacity first (compare-and-swap), so concurrent allocations never overcommit.
+    uint64_t used = pool_->used.load();
+    do {
+      if (bytes > pool_->total_bytes - used) {
+        throw allocation_failure(*pool_, bytes,
+                                 std::to_string(pool_->total_bytes - used) + " of " +
+                                     std::to_string(pool_->total_bytes) + " bytes are free");
+      }
+    } while (!pool_->used.compare_exchange_weak(used, used + bytes));
+    // calloc: zeroed (deterministic) and lazily committed by the OS.
+    auto* memory = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(bytes), 1));
+    if (memory == nullptr) {
+      pool_->used -= bytes;
+      throw allocation_failure(*pool_, bytes, "the host is out of memory");
+    }
+    return std::make_unique<MockMemory>(pool_, memory, bytes, digest_);
+  }
+
+  void fail_next_allocation() override { pool_->fail_next = true; }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+  HostDigestConfig digest_;
+};
+
+}  // namespace
+
+std::unique_ptr<Device> make_mock_device(const MockDeviceConfig& config,
+                                         const HostDigestConfig& digest) {
+  if (config.total_bytes == 0) {
+    throw Error(Code::InvalidArgument,
+                "mock device '" + config.name + "' needs totalBytes > 0", "totalBytes");
+  }
+  return std::make_unique<MockDevice>(config, digest);
+}
+
+}  // namespace vs

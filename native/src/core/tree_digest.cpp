@@ -1,0 +1,134 @@
+#include "tree_digest.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "error.h"
+#include "vramseal/sha256_portable.h"
+
+namespace vs {
+namespace {
+
+// Work is handed out in chunks of roughly this many bytes: large enough that the per-chunk
+// overhead vanishes, small enough that two threads finish at nearly the same time.
+constexpr uint64_t kTargetChunkBytes = 1u << 20;
+// Leaf sizes beyond this make no sense for a tree over device memory (and keep the arithmetic
+// below far from overflow).
+constexpr uint64_t kMaxLeafSize = uint64_t(1) << 40;
+
+void portable_prefixed(uint8_t prefix, const uint8_t* data, uint64_t len, uint8_t out[32]) {
+  sha256::prefixed_hash(prefix, data, len, out);
+}
+
+void portable_empty(uint8_t out[32]) { sha256::empty_hash(out); }
+
+// Leaves per chunk: a power of two, so every full chunk is a perfect subtree of the RFC 6962 tree.
+uint64_t chunk_leaf_count(uint64_t leaf_size) {
+  uint64_t leaves = 1;
+  while (leaves * leaf_size < kTargetChunkBytes) leaves *= 2;
+  return leaves;
+}
+
+unsigned log2_exact(uint64_t power_of_two) {
+  unsigned height = 0;
+  while ((uint64_t(1) << height) < power_of_two) ++height;
+  return height;
+}
+
+Digest leaf_digest(const Hasher& hasher, const uint8_t* data, uint64_t len) {
+  Digest d;
+  hasher.prefixed(sha256::kLeafPrefix, data, len, d.data());
+  return d;
+}
+
+// Root of leaves [first, first + count) of the data.
+Digest subtree_root(const uint8_t* data, uint64_t len, uint64_t leaf_size, uint64_t first,
+                    uint64_t count, const Hasher& hasher) {
+  MerkleStack stack(hasher);
+  for (uint64_t leaf = first; leaf < first + count; ++leaf) {
+    const uint64_t start = leaf * leaf_size;
+    stack.push(leaf_digest(hasher, data + start, std::min(leaf_size, len - start)), 0);
+  }
+  return stack.root();
+}
+
+}  // namespace
+
+Hasher portable_hasher() { return Hasher{"portable-sha256", portable_prefixed, portable_empty}; }
+
+Digest MerkleStack::node(const Digest& left, const Digest& right) const {
+  uint8_t both[64];
+  std::copy(left.begin(), left.end(), both);
+  std::copy(right.begin(), right.end(), both + 32);
+  Digest d;
+  hasher_.prefixed(sha256::kNodePrefix, both, 64, d.data());
+  return d;
+}
+
+void MerkleStack::push(const Digest& digest, unsigned height) {
+  entries_.push_back({digest, height});
+  // Two perfect subtrees of equal height side by side are the two halves of their parent.
+  while (entries_.size() >= 2) {
+    const Entry& right = entries_[entries_.size() - 1];
+    const Entry& left = entries_[entries_.size() - 2];
+    if (left.height != right.height) break;
+    const Entry parent{node(left.digest, right.digest), left.height + 1};
+    entries_.pop_back();
+    entries_.back() = parent;
+  }
+}
+
+Digest MerkleStack::root() const {
+  // What is left is a row of perfect subtrees of strictly decreasing height; RFC 6962's split
+  // (largest power of two smaller than n) joins them from the right.
+  Digest acc = entries_.back().digest;
+  for (size_t i = entries_.size() - 1; i-- > 0;) acc = node(entries_[i].digest, acc);
+  return acc;
+}
+
+unsigned default_thread_count() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const Hasher& hasher,
+                   unsigned threads) {
+  if (leaf_size == 0 || leaf_size > kMaxLeafSize) {
+    throw Error(Code::InvalidArgument,
+                "leafSize must be between 1 and 2^40 bytes, got " + std::to_string(leaf_size),
+                "leafSize");
+  }
+  if (len == 0) {
+    Digest d;
+    hasher.empty(d.data());
+    return d;
+  }
+  const uint64_t leaves = (len + leaf_size - 1) / leaf_size;
+  const uint64_t per_chunk = chunk_leaf_count(leaf_size);
+  const uint64_t chunks = (leaves + per_chunk - 1) / per_chunk;
+  std::vector<Digest> chunk_roots(chunks);
+  std::atomic<uint64_t> next{0};
+  auto work = [&]() {
+    for (uint64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+      const uint64_t first = c * per_chunk;
+      chunk_roots[c] =
+          subtree_root(data, len, leaf_size, first, std::min(per_chunk, leaves - first), hasher);
+    }
+  };
+  const uint64_t workers = std::min<uint64_t>(std::max(1u, threads), chunks);
+  std::vector<std::thread> pool;
+  pool.reserve(workers - 1);
+  for (uint64_t i = 1; i < workers; ++i) pool.emplace_back(work);
+  work();  // the calling thread takes a share too
+  for (auto& t : pool) t.join();
+
+  // Chunk roots sit at height log2(per_chunk); the last chunk may be partial, which the stack's
+  // right-to-left fold handles exactly as RFC 6962 does.
+  MerkleStack stack(hasher);
+  const unsigned height = log2_exact(per_chunk);
+  for (const Digest& root : chunk_roots) stack.push(root, height);
+  return stack.root();
+}
+
+}  // namespace vs

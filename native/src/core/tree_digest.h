@@ -1,0 +1,56 @@
+// sha256-tree-v1 on the host: RFC 6962 Merkle root over consecutive leafSize slices
+// (the last may be short); empty input -> SHA-256(""). Byte-identical to seal-crypto's treeDigest.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace vs {
+
+using Digest = std::array<uint8_t, 32>;
+
+// The two hash primitives a tree needs, as plain functions so the fast host path (OpenSSL, see
+// host_hash.h) and the portable kernel core (cuda/include/vramseal/sha256_portable.h) plug in
+// alike. Both functions must be safe to call from several threads at once.
+struct Hasher {
+  const char* name;
+  // SHA-256(prefix || data)
+  void (*prefixed)(uint8_t prefix, const uint8_t* data, uint64_t len, uint8_t out[32]);
+  // SHA-256("")
+  void (*empty)(uint8_t out[32]);
+};
+
+// The portable __host__ __device__ core compiled by g++: slow on a CPU, used to cross-check.
+Hasher portable_hasher();
+
+// Builds the RFC 6962 tree left to right with O(log n) memory: a stack of perfect subtrees,
+// merged whenever two of the same height meet, folded right to left at the end.
+class MerkleStack {
+ public:
+  MerkleStack(const Hasher& hasher) : hasher_(hasher) {}
+  void push(const Digest& digest, unsigned height);
+  // The root of everything pushed; the stack must not be empty.
+  Digest root() const;
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    Digest digest;
+    unsigned height;
+  };
+  Digest node(const Digest& left, const Digest& right) const;
+  const Hasher& hasher_;
+  std::vector<Entry> entries_;
+};
+
+// Root of `len` bytes at `data`. Leaves are grouped into power-of-two chunks that `threads`
+// std::threads hash in parallel; each chunk's root is a node of the full tree (or, for the last
+// chunk, the node RFC 6962's split produces), so chunk roots combine into the same root.
+Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const Hasher& hasher,
+                   unsigned threads);
+
+// std::thread::hardware_concurrency(), at least 1.
+unsigned default_thread_count();
+
+}  // namespace vs
