@@ -1,3 +1,4 @@
+import { assertBytes } from '../errors/arguments.js';
 import { SealCryptoError } from '../errors/errors.js';
 import { hmacSha256 } from '../hash/hmac.js';
 import { timingSafeEqual } from '../hash/timing-safe-equal.js';
@@ -31,6 +32,7 @@ export function verifySealSignature(
 ): boolean {
   assertSealKey(key);
   const payload = encodeSealPayload(fields);
+  assertBytes(signature, 'signature');
   const expected = hmacSha256(key, payload);
   const matches = timingSafeEqual(expected, signature);
   return matches && fields.keyId === key.id;
