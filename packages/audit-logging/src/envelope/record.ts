@@ -1,0 +1,102 @@
+import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
+import type { LoggedEvent } from '../events/schema.js';
+import { validateEvent } from '../events/validate.js';
+import { canonicalJson } from './canonical-json.js';
+
+/**
+ * One line of a segment file. `mac` = HMAC-SHA256(audit key, canonical JSON of every other field),
+ * and `prevMac` is the previous record's `mac`, so each record commits to the whole history before
+ * it (the CloudTrail / hash-chain construction). Genesis `prevMac` is 32 zero bytes.
+ */
+export interface AuditRecord {
+  /** 1-based position in the log; also the Merkle leaf index + 1. */
+  readonly seq: number;
+  /** Random UUID, unique per record (for cross-referencing from other systems). */
+  readonly auditId: string;
+  /** ISO 8601 UTC time at which `emit` was called. */
+  readonly ts: string;
+  readonly serviceId: string;
+  readonly event: LoggedEvent;
+  /** Hex of the previous record's MAC (64 zeros for seq 1). */
+  readonly prevMac: string;
+  /** Hex HMAC-SHA256 of the canonical JSON of the fields above. */
+  readonly mac: string;
+}
+
+export type RecordBody = Omit<AuditRecord, 'mac'>;
+
+export const GENESIS_MAC = '0'.repeat(64);
+
+const RECORD_KEYS = ['auditId', 'event', 'mac', 'prevMac', 'seq', 'serviceId', 'ts'];
+const HEX64 = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The bytes the MAC covers: canonical JSON of the body (keys in sorted order, written out by
+ * hand on this hot path; a test pins it to `canonicalJson`).
+ */
+export function macInput(body: RecordBody): string {
+  return (
+    `{"auditId":${JSON.stringify(body.auditId)},"event":${canonicalJson(body.event)},` +
+    `"prevMac":"${body.prevMac}","seq":${body.seq},"serviceId":${JSON.stringify(body.serviceId)},` +
+    `"ts":${JSON.stringify(body.ts)}}`
+  );
+}
+
+export function computeMac(key: SecretKey, body: RecordBody): string {
+  return Buffer.from(hmacSha256(key, Buffer.from(macInput(body), 'utf8'))).toString('hex');
+}
+
+/** The line written to disk (without its newline): canonical JSON of the whole record. */
+export function encodeRecord(record: AuditRecord): string {
+  return (
+    `{"auditId":${JSON.stringify(record.auditId)},"event":${canonicalJson(record.event)},` +
+    `"mac":"${record.mac}","prevMac":"${record.prevMac}","seq":${record.seq},` +
+    `"serviceId":${JSON.stringify(record.serviceId)},"ts":${JSON.stringify(record.ts)}}`
+  );
+}
+
+/** Parses and checks the shape of one line; returns a reason string instead of throwing. */
+export function decodeRecord(line: string): AuditRecord | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return 'line is not valid JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'line is not a JSON object';
+  }
+  const r = parsed as Record<string, unknown>;
+  const keys = Object.keys(r).sort();
+  if (keys.length !== RECORD_KEYS.length || keys.some((k, i) => k !== RECORD_KEYS[i])) {
+    return `record fields are [${keys.join(', ')}], expected [${RECORD_KEYS.join(', ')}]`;
+  }
+  if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1)
+    return 'seq is not a positive integer';
+  if (typeof r.auditId !== 'string' || !UUID.test(r.auditId)) return 'auditId is not a UUID';
+  if (typeof r.ts !== 'string' || !ISO_UTC.test(r.ts)) return 'ts is not an ISO 8601 UTC timestamp';
+  if (typeof r.serviceId !== 'string') return 'serviceId is not a string';
+  if (typeof r.prevMac !== 'string' || !HEX64.test(r.prevMac))
+    return 'prevMac is not 64 hex digits';
+  if (typeof r.mac !== 'string' || !HEX64.test(r.mac)) return 'mac is not 64 hex digits';
+  let event: LoggedEvent;
+  try {
+    event = validateEvent(r.event, { allowSystem: true });
+  } catch (error) {
+    return `event is invalid: ${(error as Error).message}`;
+  }
+  const record: AuditRecord = {
+    seq: r.seq,
+    auditId: r.auditId,
+    ts: r.ts,
+    serviceId: r.serviceId,
+    event,
+    prevMac: r.prevMac,
+    mac: r.mac,
+  };
+  // One value, one encoding: anything else (spaces, key order, escapes) was not written by us.
+  if (encodeRecord(record) !== line) return 'line is not in canonical JSON form';
+  return record;
+}

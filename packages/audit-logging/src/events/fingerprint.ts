@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+import { AuditValidationError } from '../errors.js';
+
+/**
+ * The only form in which a token may appear in the audit log: `sha256:` + the first 16 hex digits
+ * (64 bits) of SHA-256(token). Enough to correlate "the same token" across events, useless for
+ * using it. Tokens must be high-entropy for this to be safe (a guessable password is not a token).
+ */
+export function tokenFingerprint(token: string | Uint8Array): string {
+  if (typeof token !== 'string' && !(token instanceof Uint8Array)) {
+    throw new AuditValidationError(
+      'token',
+      'tokenFingerprint(token): token must be a string or Uint8Array',
+    );
+  }
+  return `sha256:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+}

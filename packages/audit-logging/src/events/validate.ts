@@ -1,0 +1,207 @@
+import { AuditValidationError } from '../errors.js';
+import {
+  COMMON_OPTIONAL_FIELDS,
+  EVENT_SCHEMAS,
+  type FieldKind,
+  isKnownEventType,
+  type LoggedEvent,
+} from './schema.js';
+
+/** Longest string field, in UTF-8 bytes. Longer values are refused, not truncated. */
+export const MAX_FIELD_BYTES = 1024;
+
+/**
+ * Characters that let one log line pretend to be another or hide what it says (log injection,
+ * CWE-117): C0/C1 controls (NUL, CR, LF, TAB, ESC/ANSI sequences), DEL, Unicode line/paragraph
+ * separators, bidi embeddings/overrides/isolates (Trojan Source, CVE-2021-42574), zero-width
+ * characters and the BOM.
+ */
+const FORBIDDEN_CHAR =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2060\ufeff]/u;
+
+/** A raw memory address does not belong in an audit log (it helps exploit, not audit). */
+const POINTER_LIKE = /\b0x[0-9a-f]{8,}\b/i;
+
+/** 64+ hex digits in free text look like key material; digests go in `sha256` fields. */
+const KEY_LIKE = /[0-9a-f]{64,}/i;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
+
+function describeChar(ch: string): string {
+  return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+function checkText(field: string, value: string): void {
+  const bad = FORBIDDEN_CHAR.exec(value);
+  if (bad) {
+    throw new AuditValidationError(
+      field,
+      `event field "${field}" contains the forbidden character ${describeChar(bad[0])} at index ${bad.index} ` +
+        '(control, escape, bidi or zero-width characters could forge or hide log lines); strip it before emitting',
+    );
+  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_FIELD_BYTES) {
+    throw new AuditValidationError(
+      field,
+      `event field "${field}" is ${bytes} bytes; the limit is ${MAX_FIELD_BYTES} bytes. Log a reference or a digest instead`,
+    );
+  }
+  if (value.length === 0) {
+    throw new AuditValidationError(
+      field,
+      `event field "${field}" is empty; give a non-empty value`,
+    );
+  }
+  if (POINTER_LIKE.test(value)) {
+    throw new AuditValidationError(
+      field,
+      `event field "${field}" contains what looks like a memory address (0x...); audit logs must not hold pointers`,
+    );
+  }
+  if (KEY_LIKE.test(value)) {
+    throw new AuditValidationError(
+      field,
+      `event field "${field}" contains 64+ hex digits, which looks like key material; log a fingerprint (tokenFingerprint()) or put digests in a sha256 field`,
+    );
+  }
+}
+
+function kindLabel(kind: FieldKind): string {
+  return typeof kind === 'string'
+    ? kind
+    : `one of ${kind.map((v) => JSON.stringify(v)).join(', ')}`;
+}
+
+function checkField(field: string, kind: FieldKind, value: unknown): void {
+  const wrong = (what: string) =>
+    new AuditValidationError(
+      field,
+      `event field "${field}" must be ${kindLabel(kind)}, got ${what}`,
+    );
+  if (typeof kind !== 'string') {
+    if (typeof value !== 'string' || !kind.includes(value)) throw wrong(describeValue(value));
+    return;
+  }
+  switch (kind) {
+    case 'text':
+      if (typeof value !== 'string') throw wrong(describeValue(value));
+      checkText(field, value);
+      return;
+    case 'uint':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+        throw wrong(describeValue(value));
+      }
+      return;
+    case 'bool':
+      if (typeof value !== 'boolean') throw wrong(describeValue(value));
+      return;
+    case 'sha256':
+      if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
+        throw new AuditValidationError(
+          field,
+          `event field "${field}" must be a SHA-256 digest as 64 lowercase hex characters, got ${describeValue(value)}`,
+        );
+      }
+      return;
+    case 'fingerprint':
+      if (typeof value !== 'string' || !FINGERPRINT.test(value)) {
+        throw new AuditValidationError(
+          field,
+          `event field "${field}" must be a token fingerprint ("sha256:" + 16 hex, from tokenFingerprint()); never pass the token itself`,
+        );
+      }
+      return;
+  }
+}
+
+/** Says what a bad value is without echoing it (it may be a secret someone passed by mistake). */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? `the number ${value}` : String(value);
+  return `a value of type ${typeof value}`;
+}
+
+/**
+ * Checks an event against its schema: known `type`, every required field present and well formed,
+ * optional fields well formed, nothing else. Returns a plain copy holding only schema fields, so a
+ * getter or prototype trick on the caller's object cannot change what is hashed later.
+ */
+export function validateEvent(
+  input: unknown,
+  options: { allowSystem?: boolean } = {},
+): LoggedEvent {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new AuditValidationError(
+      'event',
+      `event must be an object with a "type" field, got ${describeValue(input)}`,
+    );
+  }
+  const record = input as Record<string, unknown>;
+  const type = record.type;
+  if (typeof type !== 'string') {
+    throw new AuditValidationError(
+      'type',
+      'event field "type" is missing; set it to one of the documented event types',
+    );
+  }
+  if (!isKnownEventType(type)) {
+    throw new AuditValidationError(
+      'type',
+      `event type ${JSON.stringify(type.slice(0, 64))} is unknown; see EVENT_SCHEMAS (or the README table) for the supported types`,
+    );
+  }
+  const schema = EVENT_SCHEMAS[type];
+  if (schema.category === 'system' && !options.allowSystem) {
+    throw new AuditValidationError(
+      'type',
+      `event type "${type}" is reserved for the audit logger itself`,
+    );
+  }
+  const optional: Record<string, FieldKind> = {
+    ...COMMON_OPTIONAL_FIELDS,
+    ...('optional' in schema ? schema.optional : {}),
+  };
+  const clean: Record<string, unknown> = { type };
+  for (const [field, kind] of Object.entries(schema.required as Record<string, FieldKind>)) {
+    if (!Object.hasOwn(record, field) || record[field] === undefined) {
+      throw new AuditValidationError(
+        field,
+        `event "${type}" is missing required field "${field}" (${kindLabel(kind)})`,
+      );
+    }
+    checkField(field, kind, record[field]);
+    clean[field] = record[field];
+  }
+  for (const field of Object.keys(record)) {
+    if (field === 'type' || Object.hasOwn(schema.required, field)) continue;
+    const kind = optional[field];
+    if (kind === undefined) {
+      throw new AuditValidationError(
+        field,
+        `event "${type}" has unknown field ${JSON.stringify(field.slice(0, 64))}; remove it or use a documented field`,
+      );
+    }
+    if (record[field] === undefined) continue;
+    checkField(field, kind, record[field]);
+    clean[field] = record[field];
+  }
+  return clean as LoggedEvent;
+}
+
+/** The same string rules, for the logger's own string options (serviceId). */
+export function validateTextOption(name: string, value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new AuditValidationError(
+      name,
+      `${name} must be a non-empty string, got ${describeValue(value)}`,
+    );
+  }
+  checkText(name, value);
+  return value;
+}

@@ -1,0 +1,635 @@
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  consistencyProof as buildConsistencyProof,
+  inclusionProof as buildInclusionProof,
+  leafHash,
+  SecretKey,
+} from '@vramseal/seal-crypto';
+import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
+import { type CheckpointSigningKey, toSigningKey } from '../checkpoint/keys.js';
+import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
+import { type AuditRecord, computeMac, encodeRecord, GENESIS_MAC } from '../envelope/record.js';
+import {
+  AuditClosedError,
+  AuditConfigError,
+  AuditError,
+  AuditValidationError,
+  AuditWriteError,
+} from '../errors.js';
+import { type AuditEvent, EVENT_SCHEMAS, type LoggedEvent } from '../events/schema.js';
+import { validateEvent, validateTextOption } from '../events/validate.js';
+import type { MerkleAccumulator } from '../merkle/accumulator.js';
+import { CHECKPOINT_FILE, LOCK_FILE, MANIFEST_FILE, segmentName } from '../storage/layout.js';
+import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/manifest.js';
+import {
+  ensureSecureDir,
+  fsyncDir,
+  openAppendOnly,
+  UnsafePathError,
+  writeFully,
+} from '../storage/secure-fs.js';
+import type { LeafStore } from './leaf-store.js';
+import { type RecoveredState, recoverLog } from './recovery.js';
+
+/**
+ * When `emit` resolves:
+ * - `immediate`: after the event's own write + fdatasync (one fsync per event)
+ * - `batched`: after the group commit that contains it, on `batch.maxEvents` queued events or
+ *   `batch.maxDelayMs` after the first queued one (a real timer), whichever is first
+ * - `hybrid`: like `batched`, but a `critical` event commits the queue (itself included) at once
+ */
+export type Durability = 'immediate' | 'batched' | 'hybrid';
+
+export interface AuditLoggerOptions {
+  /** Log directory; created with mode 0700. Symlinks are refused. */
+  readonly dir: string;
+  /** Written into every record; a directory belongs to one service. */
+  readonly serviceId: string;
+  /** Audit MAC key: `deriveKey(secret, 'audit')` from @vramseal/seal-crypto. */
+  readonly key: SecretKey;
+  readonly durability?: Durability;
+  readonly batch?: { readonly maxEvents?: number; readonly maxDelayMs?: number };
+  /** Start a new segment when the next commit would pass `maxBytes`, and/or at UTC midnight. */
+  readonly rotation?: { readonly maxBytes?: number; readonly daily?: boolean };
+  /** Write a checkpoint every N records (default 1000), and always on close. */
+  readonly checkpointEvery?: number;
+  /** Ed25519 private key for checkpoints: KeyObject, PKCS#8 PEM, or 32-byte seed. */
+  readonly signingKey?: CheckpointSigningKey;
+  /** Called with every write failure (also delivered as the rejection of the affected `emit`s). */
+  readonly onError?: (error: AuditError) => void;
+  /** Time source (tests use it to cross midnight). Default: `() => new Date()`. */
+  readonly clock?: () => Date;
+}
+
+/** Proof that an event is durable: where it sits in the log. */
+export interface AuditReceipt {
+  readonly seq: number;
+  readonly auditId: string;
+  readonly ts: string;
+  readonly mac: string;
+  readonly segment: string;
+}
+
+interface Pending {
+  readonly event: LoggedEvent;
+  readonly ts: string;
+  readonly resolve: (receipt: AuditReceipt) => void;
+  readonly reject: (error: AuditError) => void;
+}
+
+const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
+const DEFAULT_CHECKPOINT_EVERY = 1000;
+const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
+const heldDirs = new Set<string>();
+
+function positiveInt(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new AuditConfigError(
+      option,
+      `${option} must be a positive integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkKey(key: unknown): SecretKey {
+  if (!(key instanceof SecretKey)) {
+    throw new AuditConfigError(
+      'key',
+      "key must be a SecretKey from deriveKey(secret, 'audit') or loadKeyFile(path, 'audit')",
+    );
+  }
+  if (key.purpose !== 'audit') {
+    throw new AuditConfigError(
+      'key',
+      `key ${key.id} was derived for "${key.purpose}"; the audit log needs deriveKey(secret, 'audit')`,
+    );
+  }
+  return key;
+}
+
+function utcDay(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+/** Takes the single-writer lock, stealing it from a dead process (its pid no longer exists). */
+function acquireLock(dir: string): void {
+  const real = fs.realpathSync(dir);
+  if (heldDirs.has(real)) {
+    throw new AuditConfigError(
+      'dir',
+      `${dir} is already open for writing in this process; share that AuditLogger`,
+    );
+  }
+  const file = path.join(dir, LOCK_FILE);
+  try {
+    const old = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    if (Number.isSafeInteger(old) && old !== process.pid && isAlive(old)) {
+      throw new AuditConfigError(
+        'dir',
+        `${dir} is open for writing by process ${old}; only one writer may append to a log`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof AuditConfigError) throw error;
+  }
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
+  try {
+    fs.writeSync(fd, String(process.pid));
+  } finally {
+    fs.closeSync(fd);
+  }
+  heldDirs.add(real);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An append-only, HMAC-chained, Merkle-checkpointed audit log in one directory. One writer per
+ * directory. All disk I/O is synchronous inside a commit (write + fdatasync), so a commit never
+ * interleaves with another; `emit` itself validates and queues, then resolves when durable.
+ */
+export class AuditLogger {
+  readonly dir: string;
+  readonly serviceId: string;
+  readonly durability: Durability;
+  private readonly key: SecretKey;
+  private readonly maxEvents: number;
+  private readonly maxDelayMs: number;
+  private readonly maxBytes: number | undefined;
+  private readonly daily: boolean;
+  private readonly checkpointEvery: number;
+  private readonly signingKey: ReturnType<typeof toSigningKey> | undefined;
+  private readonly onError: ((error: AuditError) => void) | undefined;
+  private readonly clock: () => Date;
+
+  private seq: number;
+  private lastMac: string;
+  private readonly leaves: LeafStore;
+  private readonly tree: MerkleAccumulator;
+  private lastManifestMac: string;
+  private manifestCount: number;
+  private checkpoints: Checkpoint[];
+  private active: RecoveredState['active'];
+  private segmentFd: number;
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private broken: AuditError | undefined;
+
+  private constructor(options: AuditLoggerOptions, state: RecoveredState) {
+    this.dir = options.dir;
+    this.serviceId = options.serviceId;
+    this.durability = options.durability ?? 'immediate';
+    this.key = options.key;
+    this.maxEvents = positiveInt(
+      'batch.maxEvents',
+      options.batch?.maxEvents,
+      DEFAULT_BATCH.maxEvents,
+    );
+    this.maxDelayMs = positiveInt(
+      'batch.maxDelayMs',
+      options.batch?.maxDelayMs,
+      DEFAULT_BATCH.maxDelayMs,
+    );
+    this.maxBytes =
+      options.rotation?.maxBytes === undefined
+        ? undefined
+        : positiveInt('rotation.maxBytes', options.rotation.maxBytes, 0);
+    this.daily = options.rotation?.daily ?? false;
+    this.checkpointEvery = positiveInt(
+      'checkpointEvery',
+      options.checkpointEvery,
+      DEFAULT_CHECKPOINT_EVERY,
+    );
+    this.signingKey =
+      options.signingKey === undefined ? undefined : toSigningKey(options.signingKey);
+    this.onError = options.onError;
+    this.clock = options.clock ?? (() => new Date());
+    this.seq = state.seq;
+    this.lastMac = state.lastMac;
+    this.leaves = state.leaves;
+    this.tree = state.tree;
+    this.lastManifestMac = state.lastManifestMac;
+    this.manifestCount = state.manifest.length;
+    this.checkpoints = state.checkpoints;
+    this.active = state.active;
+    this.segmentFd = -1;
+  }
+
+  /**
+   * Opens (or creates) the log in `options.dir`, verifies what is already there with the key,
+   * repairs a torn last line left by a crash (and records that repair as an
+   * `audit_log_repaired` event), and resumes the chain from the last record on disk.
+   */
+  static async open(options: AuditLoggerOptions): Promise<AuditLogger> {
+    if (typeof options !== 'object' || options === null) {
+      throw new AuditConfigError(
+        'options',
+        'AuditLogger.open needs an options object: { dir, serviceId, key }',
+      );
+    }
+    if (typeof options.dir !== 'string' || options.dir.length === 0) {
+      throw new AuditConfigError('dir', 'dir must be the path of the log directory');
+    }
+    try {
+      validateTextOption('serviceId', options.serviceId);
+    } catch (error) {
+      throw new AuditConfigError('serviceId', (error as Error).message);
+    }
+    checkKey(options.key);
+    if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
+      throw new AuditConfigError(
+        'durability',
+        `durability must be one of ${DURABILITIES.join(', ')}, got ${String(options.durability)}`,
+      );
+    }
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw new AuditConfigError('onError', 'onError must be a function');
+    }
+    try {
+      ensureSecureDir(options.dir);
+    } catch (error) {
+      throw new AuditConfigError(
+        'dir',
+        `cannot use ${options.dir} as the audit log directory: ${(error as Error).message}`,
+        error,
+      );
+    }
+    acquireLock(options.dir);
+    let logger: AuditLogger;
+    try {
+      const state = recoverLog(options.dir, options.key);
+      if (state.serviceId !== undefined && state.serviceId !== options.serviceId) {
+        throw new AuditConfigError(
+          'serviceId',
+          `${options.dir} holds the log of service "${state.serviceId}", not "${options.serviceId}"; use one directory per service`,
+        );
+      }
+      logger = new AuditLogger(options, state);
+      logger.openSegment();
+      for (const repair of state.repairs) {
+        logger.commit([
+          {
+            event: validateEvent({ type: 'audit_log_repaired', ...repair }, { allowSystem: true }),
+            ts: logger.now(),
+            // commit() throws on failure, which fails open(): a log that cannot record its own
+            // repair is not usable.
+            resolve: () => {},
+            reject: () => {},
+          },
+        ]);
+      }
+    } catch (error) {
+      heldDirs.delete(fs.realpathSync(options.dir));
+      if (error instanceof AuditError) throw error;
+      if (error instanceof UnsafePathError) throw new AuditConfigError('dir', error.message, error);
+      throw new AuditConfigError(
+        'dir',
+        `cannot open the audit log in ${options.dir}: ${(error as Error).message}`,
+        error,
+      );
+    }
+    return logger;
+  }
+
+  /** Records durable so far (= the tree size a checkpoint taken now would sign). */
+  get size(): number {
+    return this.seq;
+  }
+
+  /** Appends one event; resolves with its receipt once durable under the chosen mode. */
+  emit(event: AuditEvent): Promise<AuditReceipt> {
+    const unusable = this.unusable();
+    if (unusable) return Promise.reject(unusable);
+    let clean: LoggedEvent;
+    try {
+      clean = validateEvent(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const ts = this.now();
+    return new Promise<AuditReceipt>((resolve, reject) => {
+      this.queue.push({ event: clean, ts, resolve, reject });
+      const critical = EVENT_SCHEMAS[clean.type].severity === 'critical';
+      if (
+        this.durability === 'immediate' ||
+        (this.durability === 'hybrid' && critical) ||
+        this.queue.length >= this.maxEvents
+      ) {
+        this.commitQueue();
+      } else {
+        this.timer ??= setTimeout(() => this.commitQueue(), this.maxDelayMs);
+      }
+    });
+  }
+
+  /** Commits everything queued; resolves when it is durable. */
+  async flush(): Promise<void> {
+    const unusable = this.unusable();
+    if (unusable) throw unusable;
+    const failure = this.commitQueue();
+    if (failure) throw failure;
+  }
+
+  /** Flushes, writes a final checkpoint, and releases the directory. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.broken) this.commitQueue();
+    this.closed = true;
+    try {
+      if (!this.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < this.seq) {
+        this.writeCheckpoint();
+      }
+    } catch (error) {
+      const failure = new AuditWriteError(
+        `could not write the closing checkpoint in ${this.dir} (${(error as Error).message}); every acknowledged event is on disk, but the last ones are not covered by a checkpoint`,
+        error,
+      );
+      this.report(failure);
+      throw failure;
+    } finally {
+      fs.closeSync(this.segmentFd);
+      try {
+        fs.unlinkSync(path.join(this.dir, LOCK_FILE));
+      } catch {
+        // Already gone: nothing to release.
+      }
+      heldDirs.delete(fs.realpathSync(this.dir));
+    }
+  }
+
+  /** The newest checkpoint on disk, if any. */
+  latestCheckpoint(): Checkpoint | undefined {
+    return this.checkpoints.at(-1);
+  }
+
+  /** Writes a checkpoint over every durable record now (also done every `checkpointEvery` and on close). */
+  checkpoint(): Checkpoint {
+    const unusable = this.unusable();
+    if (unusable) throw unusable;
+    const failure = this.commitQueue();
+    if (failure) throw failure;
+    return this.writeCheckpoint();
+  }
+
+  /**
+   * Audit path for record `seq` in the tree of `treeSize` records (default: the latest
+   * checkpoint's size, so the proof checks against a signed root).
+   */
+  inclusionProof(
+    seq: number,
+    treeSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
+  ): InclusionProof {
+    this.checkTreeSize('treeSize', treeSize);
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > treeSize) {
+      throw new AuditValidationError(
+        'seq',
+        `seq must be an integer in 1..${treeSize} (the tree size); got ${String(seq)}. Take a checkpoint() to cover newer records`,
+      );
+    }
+    const path = buildInclusionProof(seq - 1, this.leaves.prefix(treeSize)).map(toHex);
+    return { seq, treeSize, path };
+  }
+
+  /** Proof that the tree of `oldSize` records is a prefix of the tree of `newSize` records. */
+  consistencyProof(
+    oldSize: number,
+    newSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
+  ): ConsistencyProof {
+    this.checkTreeSize('newSize', newSize);
+    if (!Number.isSafeInteger(oldSize) || oldSize < 1 || oldSize > newSize) {
+      throw new AuditValidationError(
+        'oldSize',
+        `oldSize must be an integer in 1..${newSize}; got ${String(oldSize)}`,
+      );
+    }
+    const path = buildConsistencyProof(oldSize, this.leaves.prefix(newSize)).map(toHex);
+    return { oldSize, newSize, path };
+  }
+
+  private checkTreeSize(name: string, size: number): void {
+    if (!Number.isSafeInteger(size) || size < 1 || size > this.seq) {
+      throw new AuditValidationError(
+        name,
+        `${name} must be an integer in 1..${this.seq} (records in the log); got ${String(size)}`,
+      );
+    }
+  }
+
+  private unusable(): AuditError | undefined {
+    if (this.broken) return this.broken;
+    if (this.closed)
+      return new AuditClosedError(
+        `the audit log in ${this.dir} is closed; open it again to append`,
+      );
+    return undefined;
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  /** Takes the whole queue and commits it as one batch; failures reject its events, never throw. */
+  private commitQueue(): AuditError | undefined {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.queue.length === 0) return undefined;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      this.commit(batch);
+    } catch (error) {
+      const failure =
+        error instanceof AuditError
+          ? error
+          : new AuditWriteError(
+              `audit write failed in ${this.dir}: ${(error as Error).message}; the batch was not recorded`,
+              error,
+            );
+      for (const p of batch) p.reject(failure);
+      this.report(failure);
+      return failure;
+    }
+    return undefined;
+  }
+
+  private report(error: AuditError): void {
+    try {
+      this.onError?.(error);
+    } catch {
+      // A failing hook must not take the caller down with it.
+    }
+  }
+
+  /**
+   * Group commit: chain and MAC every record of the batch, write them with one write(2) and one
+   * fdatasync(2), and only then advance the in-memory chain and acknowledge. On failure the file
+   * is truncated back to its previous length, so nothing half-written stays and the chain in
+   * memory still matches the disk.
+   */
+  private commit(batch: Pending[]): void {
+    let seq = this.seq;
+    let prevMac = this.lastMac;
+    const records: AuditRecord[] = [];
+    const lines: string[] = [];
+    for (const p of batch) {
+      seq += 1;
+      const body = {
+        seq,
+        auditId: randomUUID(),
+        ts: p.ts,
+        serviceId: this.serviceId,
+        event: p.event,
+        prevMac,
+      };
+      const record: AuditRecord = { ...body, mac: computeMac(this.key, body) };
+      records.push(record);
+      lines.push(encodeRecord(record));
+      prevMac = record.mac;
+    }
+    const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    this.rotateIfDue(data.length, batch[0]!.ts);
+    const before = this.active.bytes;
+    try {
+      writeFully(this.segmentFd, data);
+      fs.fdatasyncSync(this.segmentFd);
+    } catch (error) {
+      throw this.rollBack(before, error);
+    }
+    this.active.bytes += data.length;
+    this.active.hash.update(data);
+    this.active.firstTs ??= batch[0]!.ts;
+    for (const line of lines) {
+      const leaf = leafHash(Buffer.from(line, 'utf8'));
+      this.leaves.push(leaf);
+      this.tree.append(leaf);
+    }
+    this.seq = seq;
+    this.lastMac = prevMac;
+    const segment = segmentName(this.active.index);
+    records.forEach((r, i) => {
+      batch[i]!.resolve({ seq: r.seq, auditId: r.auditId, ts: r.ts, mac: r.mac, segment });
+    });
+    if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.checkpointEvery) {
+      try {
+        this.writeCheckpoint();
+      } catch (error) {
+        // The events are durable; only the checkpoint is late. It is retried at the next one.
+        this.report(
+          new AuditWriteError(
+            `could not write a checkpoint in ${this.dir}: ${(error as Error).message}`,
+            error,
+          ),
+        );
+      }
+    }
+  }
+
+  private rollBack(length: number, cause: unknown): AuditError {
+    const message = `audit write failed in ${path.join(this.dir, segmentName(this.active.index))} (${(cause as Error).message}); the batch was not recorded`;
+    try {
+      fs.ftruncateSync(this.segmentFd, length);
+      fs.fdatasyncSync(this.segmentFd);
+    } catch (truncateError) {
+      // The file may now end in a partial line; reopening repairs it. Until then, refuse writes.
+      this.broken = new AuditWriteError(
+        `${message}; rolling back also failed (${(truncateError as Error).message}). Reopen the log to repair it`,
+        cause,
+      );
+      return this.broken;
+    }
+    return new AuditWriteError(`${message}. Free space or fix permissions and retry`, cause);
+  }
+
+  private rotateIfDue(incoming: number, ts: string): void {
+    if (this.active.bytes === 0) return;
+    const bySize = this.maxBytes !== undefined && this.active.bytes + incoming > this.maxBytes;
+    const byDay =
+      this.daily && this.active.firstTs !== undefined && utcDay(this.active.firstTs) !== utcDay(ts);
+    if (bySize || byDay) this.rotate();
+  }
+
+  /** Close the active segment: fsync it, chain its digest into the manifest, start the next one. */
+  private rotate(): void {
+    fs.fsyncSync(this.segmentFd);
+    const body: ManifestBody = {
+      segment: segmentName(this.active.index),
+      index: this.active.index,
+      firstSeq: this.active.firstSeq,
+      lastSeq: this.seq,
+      bytes: this.active.bytes,
+      sha256: this.active.hash.copy().digest('hex'),
+      lastMac: this.lastMac,
+      closedAt: this.now(),
+      prevMac: this.lastManifestMac,
+    };
+    const mac = manifestMac(this.key, body);
+    this.appendSideFile(MANIFEST_FILE, encodeManifestEntry({ ...body, mac }));
+    this.lastManifestMac = mac;
+    this.manifestCount += 1;
+    fs.closeSync(this.segmentFd);
+    this.active = {
+      index: this.active.index + 1,
+      bytes: 0,
+      hash: createHash('sha256'),
+      firstSeq: this.seq + 1,
+      firstTs: undefined,
+    };
+    this.openSegment();
+  }
+
+  private openSegment(): void {
+    const file = path.join(this.dir, segmentName(this.active.index));
+    const existed = fs.existsSync(file);
+    this.segmentFd = openAppendOnly(file);
+    if (!existed) fsyncDir(this.dir);
+  }
+
+  private appendSideFile(name: string, line: string): void {
+    const file = path.join(this.dir, name);
+    const existed = fs.existsSync(file);
+    const fd = openAppendOnly(file);
+    try {
+      writeFully(fd, Buffer.from(`${line}\n`, 'utf8'));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!existed) fsyncDir(this.dir);
+  }
+
+  private writeCheckpoint(): Checkpoint {
+    const cp = makeCheckpoint(
+      {
+        serviceId: this.serviceId,
+        treeSize: this.seq,
+        root: toHex(this.tree.root()),
+        lastMac: this.seq === 0 ? GENESIS_MAC : this.lastMac,
+        time: this.now(),
+      },
+      this.key,
+      this.signingKey,
+    );
+    this.appendSideFile(CHECKPOINT_FILE, encodeCheckpoint(cp));
+    this.checkpoints.push(cp);
+    return cp;
+  }
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}

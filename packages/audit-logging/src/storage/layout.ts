@@ -1,0 +1,31 @@
+/**
+ * Files in a log directory (mode 0700, each file 0600):
+ * - `segment-000001.ndjson`, `segment-000002.ndjson`, ...: the records, one canonical JSON per line
+ * - `manifest.ndjson`: one HMAC-chained line per closed segment (its seq range and SHA-256)
+ * - `checkpoints.ndjson`: signed tree heads, one per line
+ * - `writer.lock`: pid of the process that has the log open for writing
+ */
+export const MANIFEST_FILE = 'manifest.ndjson';
+export const CHECKPOINT_FILE = 'checkpoints.ndjson';
+export const LOCK_FILE = 'writer.lock';
+
+const SEGMENT_NAME = /^segment-(\d{6,})\.ndjson$/;
+
+export function segmentName(index: number): string {
+  return `segment-${String(index).padStart(6, '0')}.ndjson`;
+}
+
+export function segmentIndex(name: string): number | undefined {
+  const m = SEGMENT_NAME.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Segment files in `names`, sorted by index. */
+export function listSegments(names: readonly string[]): { name: string; index: number }[] {
+  const out: { name: string; index: number }[] = [];
+  for (const name of names) {
+    const index = segmentIndex(name);
+    if (index !== undefined) out.push({ name, index });
+  }
+  return out.sort((a, b) => a.index - b.index);
+}

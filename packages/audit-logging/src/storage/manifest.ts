@@ -1,0 +1,64 @@
+import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
+import { canonicalJson } from '../envelope/canonical-json.js';
+
+/**
+ * One line of manifest.ndjson, written when a segment is closed by rotation: which records it
+ * holds and the SHA-256 of its exact bytes (CloudTrail's digest-file idea). Entries are chained
+ * like records (`prevMac`) and MACed with the audit key, so a closed segment cannot be removed,
+ * replaced by an older one, or edited without the manifest disagreeing.
+ */
+export interface ManifestEntry {
+  readonly segment: string;
+  readonly index: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly bytes: number;
+  /** Hex SHA-256 of the whole segment file. */
+  readonly sha256: string;
+  /** Hex MAC of the last record in the segment. */
+  readonly lastMac: string;
+  readonly closedAt: string;
+  readonly prevMac: string;
+  readonly mac: string;
+}
+
+export type ManifestBody = Omit<ManifestEntry, 'mac'>;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function manifestMac(key: SecretKey, body: ManifestBody): string {
+  return Buffer.from(hmacSha256(key, Buffer.from(canonicalJson(body), 'utf8'))).toString('hex');
+}
+
+export function checkManifestMac(key: SecretKey, entry: ManifestEntry): boolean {
+  const { mac, ...body } = entry;
+  return timingSafeEqual(Buffer.from(manifestMac(key, body), 'hex'), Buffer.from(mac, 'hex'));
+}
+
+export function encodeManifestEntry(entry: ManifestEntry): string {
+  return canonicalJson(entry);
+}
+
+export function decodeManifestEntry(line: string): ManifestEntry | string {
+  let p: unknown;
+  try {
+    p = JSON.parse(line);
+  } catch {
+    return 'manifest line is not valid JSON';
+  }
+  if (typeof p !== 'object' || p === null) return 'manifest line is not an object';
+  const e = p as Record<string, unknown>;
+  const uint = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (typeof e.segment !== 'string') return 'manifest segment is not a string';
+  if (!uint(e.index) || !uint(e.firstSeq) || !uint(e.lastSeq) || !uint(e.bytes)) {
+    return 'manifest counters are not non-negative integers';
+  }
+  for (const f of ['sha256', 'lastMac', 'prevMac', 'mac'] as const) {
+    if (typeof e[f] !== 'string' || !HEX64.test(e[f] as string))
+      return `manifest ${f} is not 64 hex digits`;
+  }
+  if (typeof e.closedAt !== 'string') return 'manifest closedAt is not a string';
+  const entry = e as unknown as ManifestEntry;
+  if (canonicalJson(entry) !== line) return 'manifest line is not in canonical JSON form';
+  return entry;
+}

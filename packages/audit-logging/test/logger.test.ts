@@ -1,0 +1,312 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  AuditClosedError,
+  AuditConfigError,
+  type AuditRecord,
+  GENESIS_MAC,
+  verifyAuditLog,
+  verifyCheckpoint,
+  verifyCheckpointConsistency,
+  verifyRecordInclusion,
+} from '@vramseal/audit-logging';
+import { deriveKey } from '@vramseal/seal-crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditKey,
+  checkpointKeys,
+  cleanupTmp,
+  openLogger,
+  readLines,
+  sampleEvent,
+  sealedEvent,
+  segmentPath,
+  tmpLogDir,
+} from './helpers.js';
+
+afterEach(cleanupTmp);
+
+const parse = (line: string) => JSON.parse(line) as AuditRecord;
+
+describe('AuditLogger basics', () => {
+  it('appends chained records and returns receipts', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    const r1 = await log.emit(sealedEvent(1));
+    const r2 = await log.emit(sampleEvent('auth_success'));
+    expect([r1.seq, r2.seq]).toEqual([1, 2]);
+    expect(r1.segment).toBe('segment-000001.ndjson');
+    await log.close();
+    const [a, b] = readLines(segmentPath(dir)).map(parse);
+    expect(a!.prevMac).toBe(GENESIS_MAC);
+    expect(b!.prevMac).toBe(a!.mac);
+    expect(a!.mac).toBe(r1.mac);
+    expect(a!.auditId).not.toBe(b!.auditId);
+    expect(a!.event).toEqual(sealedEvent(1));
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+  });
+
+  it('creates the directory 0700 and files 0600', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await log.emit(sealedEvent(1));
+    await log.close();
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    for (const name of ['segment-000001.ndjson', 'checkpoints.ndjson']) {
+      expect(fs.statSync(path.join(dir, name)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('refuses a symlinked directory and a symlinked segment', async () => {
+    const real = tmpLogDir();
+    fs.mkdirSync(real, { recursive: true });
+    const link = `${real}-link`;
+    fs.symlinkSync(real, link);
+    await expect(openLogger(link)).rejects.toThrow(AuditConfigError);
+    await expect(openLogger(link)).rejects.toThrow(/symbolic link/);
+
+    const dir = tmpLogDir();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(`${dir}-target`, '');
+    fs.symlinkSync(`${dir}-target`, segmentPath(dir));
+    await expect(openLogger(dir)).rejects.toThrow(AuditConfigError);
+  });
+
+  it('rejects bad options with errors that name the option', async () => {
+    const dir = tmpLogDir();
+    await expect(openLogger(dir, { serviceId: 'a\u001b[31m' })).rejects.toMatchObject({
+      option: 'serviceId',
+    });
+    await expect(
+      openLogger(dir, { key: deriveKey('test-worker-token-7f3a9c2e51b84d06a1e9', 'seal') }),
+    ).rejects.toMatchObject({
+      option: 'key',
+      code: 'CONFIG_ERROR',
+    });
+    await expect(openLogger(dir, { durability: 'sometimes' as 'immediate' })).rejects.toMatchObject(
+      { option: 'durability' },
+    );
+    await expect(openLogger(dir, { checkpointEvery: 0 })).rejects.toMatchObject({
+      option: 'checkpointEvery',
+    });
+  });
+
+  it('allows one writer per directory', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await expect(openLogger(dir)).rejects.toThrow(/already open/);
+    await log.close();
+    const again = await openLogger(dir);
+    await again.close();
+  });
+
+  it('rejects emit after close with AuditClosedError and an invalid event with the field name', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await expect(log.emit({ ...sealedEvent(1), digest: 'nope' })).rejects.toMatchObject({
+      field: 'digest',
+    });
+    await log.close();
+    await expect(log.emit(sealedEvent(1))).rejects.toBeInstanceOf(AuditClosedError);
+    await log.close(); // idempotent
+  });
+
+  it('refuses to reopen a directory with a different serviceId', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await log.emit(sealedEvent(1));
+    await log.close();
+    await expect(openLogger(dir, { serviceId: 'worker-b' })).rejects.toMatchObject({
+      option: 'serviceId',
+    });
+  });
+});
+
+describe('restart', () => {
+  it('close, reopen, append: one continuous chain that verifies', async () => {
+    const dir = tmpLogDir();
+    let log = await openLogger(dir);
+    for (let i = 1; i <= 5; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    log = await openLogger(dir);
+    const r = await log.emit(sealedEvent(6));
+    expect(r.seq).toBe(6);
+    await log.close();
+    log = await openLogger(dir, { durability: 'batched' });
+    await Promise.all([7, 8, 9].map((i) => log.emit(sealedEvent(i))));
+    await log.close();
+    const records = readLines(segmentPath(dir)).map(parse);
+    expect(records.map((x) => x.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 1; i < records.length; i++) expect(records[i]!.prevMac).toBe(records[i - 1]!.mac);
+    const report = await verifyAuditLog(dir, {
+      key: auditKey,
+      publicKey: checkpointKeys.publicKey,
+    });
+    expect(report).toMatchObject({ ok: true, events: 9, checkpointsVerified: 3 });
+  });
+
+  it('refuses to open with the wrong key instead of forking the chain', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await log.emit(sealedEvent(1));
+    await log.close();
+    const other = deriveKey('another-worker-token-55c1d0e9a7b3', 'audit');
+    await expect(openLogger(dir, { key: other })).rejects.toMatchObject({
+      code: 'INTEGRITY_VIOLATION',
+    });
+  });
+});
+
+describe('durability modes', () => {
+  it('batched: a lone event is committed by the timer, with no further writes', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 1000, maxDelayMs: 30 },
+    });
+    const receipt = await log.emit(sealedEvent(1));
+    expect(receipt.seq).toBe(1);
+    expect(readLines(segmentPath(dir))).toHaveLength(1);
+    await log.close();
+  });
+
+  it('batched: nothing is on disk before the commit, everything after', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 3, maxDelayMs: 60_000 },
+    });
+    const first = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
+    expect(fs.existsSync(segmentPath(dir)) ? readLines(segmentPath(dir)) : []).toHaveLength(0);
+    const third = log.emit(sealedEvent(3)); // reaches maxEvents: group commit
+    const receipts = await Promise.all([...first, third]);
+    expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(readLines(segmentPath(dir))).toHaveLength(3);
+    await log.close();
+  });
+
+  it('hybrid: a critical event commits at once, taking queued ones with it', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'hybrid',
+      batch: { maxEvents: 1000, maxDelayMs: 60_000 },
+    });
+    const routine = log.emit(sealedEvent(1));
+    const critical = log.emit(sampleEvent('seal_verification_failed'));
+    expect(readLines(segmentPath(dir))).toHaveLength(2);
+    expect((await critical).seq).toBe(2);
+    expect((await routine).seq).toBe(1);
+    await log.close();
+  });
+
+  it('flush() commits the queue', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 1000, maxDelayMs: 60_000 },
+    });
+    const p = log.emit(sealedEvent(1));
+    await log.flush();
+    expect(readLines(segmentPath(dir))).toHaveLength(1);
+    await p;
+    await log.close();
+  });
+});
+
+describe('rotation', () => {
+  it('rotates by size and chains closed segments in the manifest', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, { rotation: { maxBytes: 1200 } });
+    for (let i = 1; i <= 12; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    const segments = fs.readdirSync(dir).filter((n) => n.startsWith('segment-'));
+    expect(segments.length).toBeGreaterThan(2);
+    const manifest = readLines(path.join(dir, 'manifest.ndjson')).map((l) => JSON.parse(l));
+    expect(manifest).toHaveLength(segments.length - 1);
+    expect(manifest[1].prevMac).toBe(manifest[0].mac);
+    expect(manifest[1].firstSeq).toBe(manifest[0].lastSeq + 1);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({
+      ok: true,
+      events: 12,
+      segments: segments.length,
+    });
+  });
+
+  it('rotates at UTC midnight when daily is set', async () => {
+    const dir = tmpLogDir();
+    let now = new Date('2026-03-01T23:59:59.000Z');
+    const log = await openLogger(dir, { rotation: { daily: true }, clock: () => now });
+    await log.emit(sealedEvent(1));
+    await log.emit(sealedEvent(2));
+    now = new Date('2026-03-02T00:00:01.000Z');
+    const r = await log.emit(sealedEvent(3));
+    expect(r.segment).toBe('segment-000002.ndjson');
+    await log.close();
+    expect(readLines(segmentPath(dir, 1))).toHaveLength(2);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 3 });
+  });
+});
+
+describe('checkpoints and proofs', () => {
+  it('checkpoints every N events and on close, signed for public-key holders', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, { checkpointEvery: 4 });
+    for (let i = 1; i <= 10; i++) await log.emit(sealedEvent(i));
+    expect(log.latestCheckpoint()?.treeSize).toBe(8);
+    await log.close();
+    const cps = readLines(path.join(dir, 'checkpoints.ndjson'));
+    expect(cps.map((l) => JSON.parse(l).treeSize)).toEqual([4, 8, 10]);
+    for (const cp of cps)
+      expect(verifyCheckpoint(cp, checkpointKeys.publicKey)).toEqual({ ok: true });
+    const forged = cps[2]!.replace('"treeSize":10', '"treeSize":11');
+    expect(verifyCheckpoint(forged, checkpointKeys.publicKey).ok).toBe(false);
+  });
+
+  it('inclusion and consistency proofs verify with only the public key (PEM)', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, { checkpointEvery: 1000 });
+    for (let i = 1; i <= 7; i++) await log.emit(sealedEvent(i));
+    const older = log.checkpoint();
+    for (let i = 8; i <= 13; i++) await log.emit(sealedEvent(i));
+    const newer = log.checkpoint();
+    const pem = checkpointKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const lines = readLines(segmentPath(dir));
+    for (const seq of [1, 5, 13]) {
+      const proof = log.inclusionProof(seq);
+      expect(verifyRecordInclusion(lines[seq - 1]!, proof, newer, pem)).toEqual({ ok: true });
+      expect(verifyRecordInclusion(lines[seq]! ?? lines[0]!, proof, newer, pem).ok).toBe(false);
+    }
+    const consistency = log.consistencyProof(older.treeSize, newer.treeSize);
+    expect(verifyCheckpointConsistency(older, newer, consistency, pem)).toEqual({ ok: true });
+    expect(
+      verifyCheckpointConsistency(
+        older,
+        newer,
+        { ...consistency, path: consistency.path.slice(1) },
+        pem,
+      ).ok,
+    ).toBe(false);
+    expect(() => log.inclusionProof(14)).toThrow(/seq/);
+    await log.close();
+  });
+
+  it('accepts a 32-byte Ed25519 seed as signing key and raw public key bytes', async () => {
+    const dir = tmpLogDir();
+    const seed = new Uint8Array(32).fill(7);
+    const log = await openLogger(dir, { signingKey: seed });
+    await log.emit(sealedEvent(1));
+    const cp = log.checkpoint();
+    await log.close();
+    const { createPrivateKey, createPublicKey } = await import('node:crypto');
+    const priv = createPrivateKey({
+      key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const raw = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32);
+    expect(verifyCheckpoint(cp, new Uint8Array(raw))).toEqual({ ok: true });
+    await expect(openLogger(tmpLogDir(), { signingKey: new Uint8Array(31) })).rejects.toMatchObject(
+      { option: 'signingKey' },
+    );
+  });
+});
