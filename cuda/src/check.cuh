@@ -16,7 +16,12 @@ inline Status make_status(cudaError_t err, const char* operation, const char* fi
   s.code = static_cast<int>(err);
   s.name = cudaGetErrorName(err);
   s.operation = operation;
-  s.message = std::string(cudaGetErrorString(err)) + " (" + file + ":" + std::to_string(line) + ")";
+  // file:line of the call, without the build machine's directories
+  const char* base = file;
+  for (const char* p = file; *p != '\0'; ++p) {
+    if (*p == '/') base = p + 1;
+  }
+  s.message = std::string(cudaGetErrorString(err)) + " (" + base + ":" + std::to_string(line) + ")";
   return s;
 }
 

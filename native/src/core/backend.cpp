@@ -79,6 +79,8 @@ void Backend::read(uint64_t handle, uint64_t offset, uint8_t* out, uint64_t leng
   if (length > 0) allocation->memory->read(offset, out, length);
 }
 
+uint64_t Backend::size_of(uint64_t handle) const { return table_.find(handle, "handle")->bytes; }
+
 MemoryType Backend::memory_type(uint64_t handle) const {
   return table_.find(handle, "handle")->memory->memory_type();
 }

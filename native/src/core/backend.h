@@ -35,6 +35,7 @@ class Backend {
   void free(uint64_t handle);
   void write(uint64_t handle, uint64_t offset, const uint8_t* data, uint64_t length);
   void read(uint64_t handle, uint64_t offset, uint8_t* out, uint64_t length) const;
+  uint64_t size_of(uint64_t handle) const;
   MemoryType memory_type(uint64_t handle) const;
   void corrupt(uint64_t handle, uint64_t offset, uint8_t mask);
   void fail_next_allocation(int64_t device);

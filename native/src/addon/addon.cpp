@@ -1,0 +1,385 @@
+// The thin N-API layer over the core: argument checks, conversion of vs::Error into JS errors
+// with a stable `code`, and an AsyncWorker so tree digests run off the JS thread.
+// Nothing here hands JavaScript a pointer or an address: allocations are opaque handles.
+#include <napi.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "bounds.h"
+#include "error.h"
+#include "host_hash.h"
+#include "tree_digest.h"
+#include "vramseal/cuda_api.h"
+
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+#if defined(VRAMSEAL_CUDA_ARCHITECTURES)
+constexpr const char* kCudaArchitectures = VRAMSEAL_CUDA_ARCHITECTURES;
+#else
+constexpr const char* kCudaArchitectures = "";
+#endif
+
+// A JS Error carrying the core's code, the argument it names and, for CUDA, the CUDA error name
+// and operation. The TypeScript layer turns these into CudaFfiError / CudaError.
+Napi::Error to_js_error(Napi::Env env, const vs::Error& e) {
+  Napi::Error err = Napi::Error::New(env, e.what());
+  err.Set("code", Napi::String::New(env, vs::code_name(e.code())));
+  if (!e.argument().empty()) err.Set("argument", Napi::String::New(env, e.argument()));
+  if (!e.cuda_name().empty()) err.Set("cudaError", Napi::String::New(env, e.cuda_name()));
+  if (!e.operation().empty()) err.Set("operation", Napi::String::New(env, e.operation()));
+  return err;
+}
+
+Napi::Error invalid_argument(Napi::Env env, const std::string& argument, const std::string& why) {
+  return to_js_error(env, vs::Error(vs::Code::InvalidArgument, argument + " " + why, argument));
+}
+
+// Runs `body`, turning core errors (and allocation failures of the host) into JS exceptions.
+template <typename Fn>
+auto guarded(Napi::Env env, Fn&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const vs::Error& e) {
+    throw to_js_error(env, e);
+  } catch (const std::bad_alloc&) {
+    throw to_js_error(env, vs::Error(vs::Code::InvalidArgument,
+                                     "the host ran out of memory for this request"));
+  }
+}
+
+// A non-negative integer argument no larger than 2^53 - 1.
+uint64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || !info[index].IsNumber()) {
+    throw invalid_argument(env, name, "must be a number");
+  }
+  const double v = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || std::floor(v) != v || v < 0 || v > kMaxSafeInteger) {
+    throw invalid_argument(env, name, "must be an integer between 0 and 2^53 - 1");
+  }
+  return static_cast<uint64_t>(v);
+}
+
+// Device indices may be any integer: negative ones are reported as INVALID_DEVICE by the core.
+int64_t device_arg(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || !info[index].IsNumber()) {
+    throw invalid_argument(env, "device", "must be a number");
+  }
+  const double v = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || std::floor(v) != v || std::fabs(v) > kMaxSafeInteger) {
+    throw invalid_argument(env, "device", "must be an integer device index");
+  }
+  return static_cast<int64_t>(v);
+}
+
+Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (info.Length() <= index || !info[index].IsTypedArray() ||
+      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw invalid_argument(info.Env(), name, "must be a Uint8Array");
+  }
+  return info[index].As<Napi::Uint8Array>();
+}
+
+const char* memory_type_name(vs::MemoryType type) {
+  switch (type) {
+    case vs::MemoryType::Device:
+      return "device";
+    case vs::MemoryType::Host:
+      return "host";
+    case vs::MemoryType::Managed:
+      return "managed";
+    case vs::MemoryType::Unregistered:
+      return "unregistered";
+  }
+  return "unregistered";
+}
+
+// Digest of a pinned allocation on a libuv worker thread; the promise settles on the JS thread.
+class DigestWorker : public Napi::AsyncWorker {
+ public:
+  DigestWorker(Napi::Env env, vs::Backend::Pin pin, uint64_t leaf_size)
+      : Napi::AsyncWorker(env, "vramseal:treeDigest"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pin_(std::move(pin)),
+        leaf_size_(leaf_size) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      root_ = pin_->tree_digest(leaf_size_);
+    } catch (const vs::Error& e) {
+      error_ = e;
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    pin_.reset();  // writes are allowed again before anyone sees the result
+    if (error_) {
+      deferred_.Reject(to_js_error(Env(), *error_).Value());
+      return;
+    }
+    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), root_.data(), root_.size()));
+  }
+
+  void OnError(const Napi::Error& e) override {
+    pin_.reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::optional<vs::Backend::Pin> pin_;
+  uint64_t leaf_size_;
+  vs::Digest root_{};
+  std::optional<vs::Error> error_;
+};
+
+// new NativeBackend('mock', { devices: [{ name, totalBytes }], digestThreads? })
+// new NativeBackend('cuda')
+class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeBackend",
+                       {
+                           InstanceMethod<&NativeBackend::Kind>("kind"),
+                           InstanceMethod<&NativeBackend::DeviceCount>("deviceCount"),
+                           InstanceMethod<&NativeBackend::DeviceInfo>("deviceInfo"),
+                           InstanceMethod<&NativeBackend::MemInfo>("memInfo"),
+                           InstanceMethod<&NativeBackend::Allocate>("allocate"),
+                           InstanceMethod<&NativeBackend::Free>("free"),
+                           InstanceMethod<&NativeBackend::Write>("write"),
+                           InstanceMethod<&NativeBackend::Read>("read"),
+                           InstanceMethod<&NativeBackend::MemoryType>("memoryType"),
+                           InstanceMethod<&NativeBackend::Corrupt>("corrupt"),
+                           InstanceMethod<&NativeBackend::FailNextAllocation>("failNextAllocation"),
+                           InstanceMethod<&NativeBackend::TreeDigest>("treeDigest"),
+                           InstanceMethod<&NativeBackend::LiveAllocations>("liveAllocations"),
+                       });
+  }
+
+  explicit NativeBackend(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBackend>(info) {
+    Napi::Env env = info.Env();
+    const std::string kind = info.Length() > 0 && info[0].IsString()
+                                 ? info[0].As<Napi::String>().Utf8Value()
+                                 : std::string();
+    if (kind == "cuda") {
+      backend_ = guarded(env, [] { return vs::Backend::cuda(); });
+    } else if (kind == "mock") {
+      backend_ = guarded(env, [&] { return make_mock(info); });
+    } else {
+      throw invalid_argument(env, "kind", "must be 'mock' or 'cuda'");
+    }
+  }
+
+ private:
+  static std::unique_ptr<vs::Backend> make_mock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[1].IsObject()) {
+      throw invalid_argument(env, "options", "must be an object with a devices array");
+    }
+    Napi::Object options = info[1].As<Napi::Object>();
+    Napi::Value devices = options.Get("devices");
+    if (!devices.IsArray()) throw invalid_argument(env, "devices", "must be an array");
+    Napi::Array list = devices.As<Napi::Array>();
+    std::vector<vs::MockDeviceConfig> configs;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Value entry = list.Get(i);
+      if (!entry.IsObject()) throw invalid_argument(env, "devices", "entries must be objects");
+      Napi::Object device = entry.As<Napi::Object>();
+      Napi::Value name = device.Get("name");
+      Napi::Value total = device.Get("totalBytes");
+      if (!name.IsString()) throw invalid_argument(env, "name", "must be a string");
+      if (!total.IsNumber()) throw invalid_argument(env, "totalBytes", "must be a number");
+      const double bytes = total.As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(bytes) || std::floor(bytes) != bytes || bytes < 1 ||
+          bytes > kMaxSafeInteger) {
+        throw invalid_argument(env, "totalBytes", "must be an integer between 1 and 2^53 - 1");
+      }
+      configs.push_back({name.As<Napi::String>().Utf8Value(), static_cast<uint64_t>(bytes)});
+    }
+    unsigned threads = vs::default_thread_count();
+    Napi::Value requested = options.Get("digestThreads");
+    if (requested.IsNumber()) {
+      const double t = requested.As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(t) || std::floor(t) != t || t < 1 || t > 1024) {
+        throw invalid_argument(env, "digestThreads", "must be an integer between 1 and 1024");
+      }
+      threads = static_cast<unsigned>(t);
+    }
+    return vs::Backend::mock(configs, {vs::openssl_hasher(), threads});
+  }
+
+  Napi::Value Kind(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), backend_->kind());
+  }
+
+  Napi::Value DeviceCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), backend_->device_count());
+  }
+
+  Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const vs::DeviceInfo d = guarded(env, [&] { return backend_->device_info(device_arg(info, 0)); });
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("name", d.name);
+    out.Set("totalBytes", Napi::Number::New(env, static_cast<double>(d.total_bytes)));
+    out.Set("computeCapability",
+            std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
+    out.Set("integrated", d.integrated);
+    out.Set("managedMemory", d.managed_memory);
+    out.Set("unifiedAddressing", d.unified_addressing);
+    out.Set("multiProcessorCount", d.multiprocessor_count);
+    return out;
+  }
+
+  Napi::Value MemInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const vs::MemInfo m = guarded(env, [&] { return backend_->mem_info(device_arg(info, 0)); });
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("freeBytes", Napi::Number::New(env, static_cast<double>(m.free_bytes)));
+    out.Set("totalBytes", Napi::Number::New(env, static_cast<double>(m.total_bytes)));
+    return out;
+  }
+
+  Napi::Value Allocate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int64_t device = device_arg(info, 0);
+    const uint64_t bytes = integer_arg(info, 1, "bytes");
+    const uint64_t handle = guarded(env, [&] { return backend_->allocate(device, bytes); });
+    return Napi::Number::New(env, static_cast<double>(handle));
+  }
+
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    guarded(info.Env(), [&] { backend_->free(handle); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t offset = integer_arg(info, 1, "offset");
+    Napi::Uint8Array data = bytes_arg(info, 2, "data");
+    guarded(info.Env(),
+            [&] { backend_->write(handle, offset, data.Data(), data.ElementLength()); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t offset = integer_arg(info, 1, "offset");
+    const uint64_t length = integer_arg(info, 2, "length");
+    // Validate before allocating the result, so a bad request costs nothing.
+    guarded(env, [&] { vs::check_range(offset, length, backend_->size_of(handle)); });
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+    guarded(env, [&] { backend_->read(handle, offset, out.Data(), length); });
+    return out;
+  }
+
+  Napi::Value MemoryType(const Napi::CallbackInfo& info) {
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const vs::MemoryType type = guarded(info.Env(), [&] { return backend_->memory_type(handle); });
+    return Napi::String::New(info.Env(), memory_type_name(type));
+  }
+
+  Napi::Value Corrupt(const Napi::CallbackInfo& info) {
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t offset = integer_arg(info, 1, "offset");
+    const uint64_t mask = integer_arg(info, 2, "xorMask");
+    if (mask < 1 || mask > 255) {
+      throw invalid_argument(info.Env(), "xorMask", "must be an integer between 1 and 255");
+    }
+    guarded(info.Env(), [&] { backend_->corrupt(handle, offset, static_cast<uint8_t>(mask)); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value FailNextAllocation(const Napi::CallbackInfo& info) {
+    const int64_t device = device_arg(info, 0);
+    guarded(info.Env(), [&] { backend_->fail_next_allocation(device); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value TreeDigest(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t leaf_size = integer_arg(info, 1, "leafSize");
+    if (leaf_size == 0) throw invalid_argument(env, "leafSize", "must be at least 1");
+    // The pin is taken here, on the JS thread, before the worker is queued: from now until the
+    // promise settles the allocation cannot be written, and free() cannot release its memory.
+    auto* worker = new DigestWorker(env, guarded(env, [&] { return backend_->pin(handle); }),
+                                    leaf_size);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value LiveAllocations(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(backend_->live_allocations()));
+  }
+
+  std::unique_ptr<vs::Backend> backend_;
+};
+
+// What this addon was built with and why no CUDA device answered (if none did).
+Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("builtWithCuda", vs::cuda::built_with_cuda());
+  out.Set("cudaArchitectures", kCudaArchitectures);
+  out.Set("cudaRuntimeVersion", vs::cuda::runtime_version());
+  out.Set("cudaDriverVersion", vs::cuda::driver_version());
+  int count = 0;
+  const vs::cuda::Status probe = vs::cuda::device_count(&count);
+  out.Set("cudaDeviceCount", count);
+  if (!probe.ok()) {
+    Napi::Object why = Napi::Object::New(env);
+    why.Set("error", probe.name);
+    why.Set("operation", probe.operation);
+    why.Set("message", probe.message);
+    out.Set("cudaUnavailable", why);
+  } else if (count == 0) {
+    Napi::Object why = Napi::Object::New(env);
+    why.Set("error", "cudaErrorNoDevice");
+    why.Set("operation", "cudaGetDeviceCount");
+    why.Set("message", "cudaGetDeviceCount answered 0 devices");
+    out.Set("cudaUnavailable", why);
+  }
+  out.Set("hostHasher", vs::openssl_hasher().name);
+  out.Set("hostThreads", vs::default_thread_count());
+  out.Set("napiVersion", NAPI_VERSION);
+  return out;
+}
+
+// Test hook (not public API): sha256-tree-v1 of a buffer with the portable __host__ __device__
+// core that the CUDA kernel runs, compiled by the host compiler, on one thread.
+Napi::Value PortableTreeDigest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = bytes_arg(info, 0, "data");
+  const uint64_t leaf_size = integer_arg(info, 1, "leafSize");
+  const vs::Digest root = guarded(env, [&] {
+    return vs::tree_digest(data.Data(), data.ElementLength(), leaf_size, vs::portable_hasher(), 1);
+  });
+  return Napi::Buffer<uint8_t>::Copy(env, root.data(), root.size());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeBackend", NativeBackend::Define(env));
+  exports.Set("backendInfo", Napi::Function::New<BackendInfo>(env, "backendInfo"));
+  exports.Set("portableTreeDigest",
+              Napi::Function::New<PortableTreeDigest>(env, "portableTreeDigest"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vramseal_native, Init)
