@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AuditRecord, verifyAuditLog } from '@vramseal/audit-logging';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditKey,
+  cleanupTmp,
+  openLogger,
+  readLines,
+  sealedEvent,
+  segmentPath,
+  TOKEN,
+  tmpLogDir,
+} from './helpers.js';
+
+afterEach(cleanupTmp);
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+const child = fileURLToPath(new URL('./fixtures/emit-child.ts', import.meta.url));
+
+/** Runs the emitting child until it has acknowledged `killAfter` events, then SIGKILLs it. */
+function runAndKill(dir: string, run: number, killAfter: number): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ['--conditions=@vramseal/source', '--import', 'tsx', child, dir, String(run), TOKEN],
+      {
+        cwd: packageRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const acked = new Map<string, number>();
+    let buffered = '';
+    let stderr = '';
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    proc.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const [kind, seq, shard] = line.split(' ');
+        if (kind === 'ack') acked.set(shard!, Number(seq));
+      }
+      if (acked.size >= killAfter && proc.exitCode === null && !proc.killed) proc.kill('SIGKILL');
+    });
+    proc.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve(acked);
+      else reject(new Error(`child exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+function endsTorn(file: string): boolean {
+  const data = fs.readFileSync(file);
+  return data.length > 0 && data[data.length - 1] !== 10;
+}
+
+function newestSegment(dir: string): string {
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('segment-'))
+    .sort();
+  return path.join(dir, names.at(-1)!);
+}
+
+const records = (dir: string) =>
+  readLines(segmentPath(dir)).map((l) => JSON.parse(l) as AuditRecord);
+
+describe('crash safety', () => {
+  it('SIGKILL at random points in batched mode loses no acknowledged event', async () => {
+    const dir = tmpLogDir();
+    const allAcked = new Map<string, number>();
+    let repairsExpected = 0;
+    for (let run = 0; run < 4; run++) {
+      const killAfter = 20 + Math.floor(Math.random() * 400);
+      for (const [shard, seq] of await runAndKill(dir, run, killAfter)) allAcked.set(shard, seq);
+      // A SIGKILL cannot split one write(2), but power loss can leave part of a multi-page
+      // batch: simulate that torn write after one of the kills.
+      if (run === 1) fs.appendFileSync(newestSegment(dir), '{"auditId":"5b1c');
+      if (endsTorn(newestSegment(dir))) repairsExpected += 1;
+      // Reopen in this process: repairs a torn tail (and records it), resumes the chain.
+      const log = await openLogger(dir, { signingKey: undefined });
+      await log.close();
+    }
+    const onDisk = new Map<string, number>();
+    const repairs: AuditRecord[] = [];
+    for (const r of records(dir)) {
+      if (r.event.type === 'vram_sealed') onDisk.set(r.event.shardId, r.seq);
+      if (r.event.type === 'audit_log_repaired') repairs.push(r);
+    }
+    expect(allAcked.size).toBeGreaterThanOrEqual(4 * 20);
+    for (const [shard, seq] of allAcked) expect(onDisk.get(shard), shard).toBe(seq);
+    expect(repairsExpected).toBeGreaterThanOrEqual(1);
+    expect(repairs).toHaveLength(repairsExpected);
+    const report = await verifyAuditLog(dir, { key: auditKey });
+    expect(report).toMatchObject({ ok: true });
+    expect(report.events).toBeGreaterThanOrEqual(allAcked.size);
+  }, 60_000);
+
+  it('a torn last line is cut off on open and the repair is recorded as an event', async () => {
+    const dir = tmpLogDir();
+    let log = await openLogger(dir);
+    for (let i = 1; i <= 3; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    const partial = '{"auditId":"0f0f0f0f-0000-4000-8000-000000000000","event":{"type":"vram_se';
+    fs.appendFileSync(segmentPath(dir), partial);
+    expect((await verifyAuditLog(dir, { key: auditKey })).reason).toBe('torn_tail');
+
+    log = await openLogger(dir);
+    const next = await log.emit(sealedEvent(4));
+    await log.close();
+    const all = records(dir);
+    const repair = all[3]!;
+    expect(repair.event).toMatchObject({
+      type: 'audit_log_repaired',
+      file: 'segment-000001.ndjson',
+      droppedBytes: Buffer.byteLength(partial),
+      lastGoodSeq: 3,
+    });
+    expect(next.seq).toBe(5);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 5 });
+  });
+});
