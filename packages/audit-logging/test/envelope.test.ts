@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type AuditRecord, canonicalJson, GENESIS_MAC } from '@vramseal/audit-logging';
+import { hmacSha256, leafHash, merkleRoot } from '@vramseal/seal-crypto';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditKey,
+  cleanupTmp,
+  openLogger,
+  readLines,
+  sealedEvent,
+  segmentPath,
+  tmpLogDir,
+} from './helpers.js';
+
+afterEach(cleanupTmp);
+
+describe('canonical JSON', () => {
+  it('sorts keys at every level and drops whitespace', () => {
+    expect(canonicalJson({ b: 1, a: { d: [true, null], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[true,null]},"b":1}',
+    );
+  });
+  it('has one encoding per value: key order never changes the output (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean())),
+        (obj) => {
+          const reversed = Object.fromEntries(Object.entries(obj).reverse());
+          expect(canonicalJson(reversed)).toBe(canonicalJson(obj));
+          expect(JSON.parse(canonicalJson(obj))).toEqual(obj);
+        },
+      ),
+    );
+  });
+  it('refuses non-integers', () => {
+    expect(() => canonicalJson({ a: 1.5 })).toThrow(/safe integers/);
+  });
+});
+
+describe('record envelope on disk', () => {
+  it('each line is canonical JSON and mac = HMAC(audit key, canonical {seq, auditId, ts, serviceId, event, prevMac})', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    for (let i = 1; i <= 3; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    let prev = GENESIS_MAC;
+    for (const line of readLines(segmentPath(dir))) {
+      const record = JSON.parse(line) as AuditRecord;
+      expect(line).toBe(canonicalJson(record));
+      const { mac, ...body } = record;
+      expect(Object.keys(body).sort()).toEqual([
+        'auditId',
+        'event',
+        'prevMac',
+        'seq',
+        'serviceId',
+        'ts',
+      ]);
+      const expected = Buffer.from(hmacSha256(auditKey, Buffer.from(canonicalJson(body)))).toString(
+        'hex',
+      );
+      expect(mac).toBe(expected);
+      expect(record.prevMac).toBe(prev);
+      expect(record.serviceId).toBe('worker-a');
+      expect(record.auditId).toMatch(/^[0-9a-f-]{36}$/);
+      prev = mac;
+    }
+    expect(GENESIS_MAC).toBe('00'.repeat(32));
+  });
+
+  it('checkpoint roots are RFC 6962 roots over the leaf hashes of the stored lines', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, { checkpointEvery: 1 });
+    for (let i = 1; i <= 9; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    const leaves = readLines(segmentPath(dir)).map((l) => leafHash(Buffer.from(l)));
+    const checkpoints = readLines(path.join(dir, 'checkpoints.ndjson')).map((l) => JSON.parse(l));
+    expect(checkpoints.map((c) => c.treeSize)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const cp of checkpoints) {
+      expect(cp.root).toBe(Buffer.from(merkleRoot(leaves.slice(0, cp.treeSize))).toString('hex'));
+    }
+    expect(fs.existsSync(path.join(dir, 'writer.lock'))).toBe(false);
+  });
+});
