@@ -1,0 +1,82 @@
+import pino from 'pino';
+import pinoPretty from 'pino-pretty';
+import { recordWrittenLine } from '../capture/scope.js';
+import { NarrationError } from '../errors/narration-error.js';
+
+/** Anything with `write(line)`: a pino destination (SonicBoom), a transport, a Writable. */
+export interface WritableLike {
+  write(chunk: string): unknown;
+}
+
+/**
+ * Where lines go:
+ * - undefined: standard output (`pino.destination(1)`);
+ * - a number: that file descriptor;
+ * - a string: that file path, appended to, parent folders created, written synchronously so
+ *   no line is lost if the process dies (pass `pino.destination({ dest, sync: false })` yourself
+ *   for buffered writes, and call `flushSync()` on it before exit);
+ * - an object with `write(string)`: used as is (`pino.destination()`, `pino.transport()`,
+ *   `process.stderr`, a `Writable`, or `{ write() {} }` to discard).
+ */
+export type NarrationDestination = string | number | WritableLike;
+
+export type NarrationFormat = 'json' | 'pretty';
+
+export function resolveDestination(destination: NarrationDestination | undefined): WritableLike {
+  if (destination === undefined) return pino.destination({ dest: 1 });
+  if (typeof destination === 'number') {
+    if (!Number.isInteger(destination) || destination < 0) {
+      throw invalidDestination('a negative or fractional file descriptor');
+    }
+    return pino.destination({ dest: destination });
+  }
+  if (typeof destination === 'string') {
+    if (destination.length === 0) throw invalidDestination('an empty path');
+    return pino.destination({ dest: destination, mkdir: true, append: true, sync: true });
+  }
+  if (typeof destination === 'object' && destination !== null && isWritable(destination)) {
+    return destination;
+  }
+  throw invalidDestination(`a ${destination === null ? 'null' : typeof destination}`);
+}
+
+/** Wraps JSON output in pino-pretty: one coloured line per event, `human` as the message. */
+export function prettyStream(target: WritableLike, colorize: boolean): WritableLike {
+  return pinoPretty({
+    destination: target as pino.DestinationStream,
+    messageKey: 'human',
+    timestampKey: 'emitted_at_ms',
+    translateTime: 'SYS:standard',
+    ignore: 'pid,hostname',
+    colorize,
+    sync: true,
+  });
+}
+
+/**
+ * The stream pino writes to: passes each JSON line to capture (when a capture is active in the
+ * caller's async context) and then to the real destination. pino calls `write` synchronously
+ * inside the log call, so the caller's AsyncLocalStorage context is still current here.
+ */
+export function captureTee(target: WritableLike): pino.DestinationStream {
+  return {
+    write(line: string) {
+      recordWrittenLine(line);
+      target.write(line);
+    },
+  };
+}
+
+function isWritable(value: object): value is WritableLike {
+  return typeof (value as { write?: unknown }).write === 'function';
+}
+
+function invalidDestination(what: string): NarrationError {
+  return new NarrationError(
+    'INVALID_OPTION',
+    `createNarrator(): \`destination\` is ${what}; pass a file path, a file descriptor, or a ` +
+      'stream with write() (for example pino.destination(), process.stderr), or leave it out ' +
+      'for standard output.',
+    'destination',
+  );
+}

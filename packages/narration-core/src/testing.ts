@@ -1,0 +1,2 @@
+export { captureNarration, type NarrationCapture } from './capture/capture.js';
+export { matchStoryGolden, storySnapshot } from './story/snapshot.js';
