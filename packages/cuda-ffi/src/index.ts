@@ -1,1 +1,24 @@
-export {};
+export {
+  type AllocationAttributes,
+  DeviceAllocation,
+  LEAK_WARNING_CODE,
+  type MemoryType,
+  type TreeDigestOptions,
+} from './allocation/allocation.js';
+export {
+  type Backend,
+  type BackendInfo,
+  type BackendKind,
+  type DeviceInfo,
+  type LoadBackendOptions,
+  loadBackend,
+  type MemInfo,
+  type MockDeviceConfig,
+} from './backend/backend.js';
+export {
+  CudaError,
+  type CudaErrorName,
+  CudaFfiError,
+  type CudaFfiErrorCode,
+} from './errors/errors.js';
+export { NATIVE_PATH_ENV } from './native/loader.js';

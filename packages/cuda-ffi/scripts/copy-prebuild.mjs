@@ -1,0 +1,23 @@
+// Copies the addon built by @vramseal/native (native/build/Release/*.node) into
+// prebuilds/<platform>-<arch>/, which `files` in package.json ships in the packed tarball and
+// the loader finds relative to its own module.
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = join(packageRoot, '..', '..', 'native', 'build', 'Release');
+const target = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+
+const addons = existsSync(built) ? readdirSync(built).filter((f) => f.endsWith('.node')) : [];
+if (addons.length === 0) {
+  console.error(
+    `cuda-ffi build: no .node file in ${built}; build the addon first: pnpm --filter @vramseal/native build`,
+  );
+  process.exit(1);
+}
+mkdirSync(target, { recursive: true });
+for (const file of addons) {
+  copyFileSync(join(built, file), join(target, file));
+  console.log(`cuda-ffi build: copied ${file} -> prebuilds/${process.platform}-${process.arch}/`);
+}

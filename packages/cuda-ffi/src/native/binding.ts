@@ -1,0 +1,56 @@
+/**
+ * The shape of the native addon (native/src/addon/addon.cpp). Internal: consumers see Backend
+ * and DeviceAllocation. Handles are opaque numbers; the addon never returns a pointer.
+ */
+export interface NativeMockOptions {
+  devices: { name: string; totalBytes: number }[];
+  digestThreads?: number;
+}
+
+export interface NativeDeviceInfo {
+  name: string;
+  totalBytes: number;
+  computeCapability: string;
+  integrated: boolean;
+  managedMemory: boolean;
+  unifiedAddressing: boolean;
+  multiProcessorCount: number;
+}
+
+export interface NativeBackend {
+  kind(): 'cuda' | 'mock';
+  deviceCount(): number;
+  deviceInfo(device: number): NativeDeviceInfo;
+  memInfo(device: number): { freeBytes: number; totalBytes: number };
+  allocate(device: number, bytes: number): number;
+  free(handle: number): void;
+  write(handle: number, offset: number, data: Uint8Array): void;
+  read(handle: number, offset: number, length: number): Buffer;
+  memoryType(handle: number): 'device' | 'host' | 'managed' | 'unregistered';
+  corrupt(handle: number, offset: number, xorMask: number): void;
+  failNextAllocation(device: number): void;
+  treeDigest(handle: number, leafSize: number): Promise<Buffer>;
+  liveAllocations(): number;
+}
+
+export interface NativeBackendInfo {
+  builtWithCuda: boolean;
+  cudaArchitectures: string;
+  cudaRuntimeVersion: number;
+  cudaDriverVersion: number;
+  cudaDeviceCount: number;
+  cudaUnavailable?: { error: string; operation: string; message: string };
+  hostHasher: string;
+  hostThreads: number;
+  napiVersion: number;
+}
+
+export interface NativeAddon {
+  NativeBackend: {
+    new (kind: 'cuda'): NativeBackend;
+    new (kind: 'mock', options: NativeMockOptions): NativeBackend;
+  };
+  backendInfo(): NativeBackendInfo;
+  /** Test hook: sha256-tree-v1 with the host-compiled portable kernel core, one thread. */
+  portableTreeDigest(data: Uint8Array, leafSize: number): Buffer;
+}
