@@ -1,6 +1,7 @@
 // One-off scaffolder kept for the next package: writes the publishable package.json shape every
 // @vramseal package shares. Usage: node scripts/new-package.mjs <name> "<one-line job>"
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+
 const [name, description] = process.argv.slice(2);
 if (!name || !description) {
   console.error('usage: node scripts/new-package.mjs <name> "<one-line job>"');

@@ -38,7 +38,11 @@ function check(name, fn) {
 let installed = false;
 check('pack and install every package into an empty npm project', () => {
   for (const pkg of packages) {
-    run('pnpm', ['pack', '--pack-destination', tarballs], join(packagesDir, pkg.name.split('/')[1]));
+    run(
+      'pnpm',
+      ['pack', '--pack-destination', tarballs],
+      join(packagesDir, pkg.name.split('/')[1]),
+    );
   }
   writeFileSync(
     join(consumer, 'package.json'),
@@ -60,7 +64,7 @@ for (const pkg of packages) {
   });
 }
 
-const escape = (s) =>
+const xmlEscape = (s) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const failures = cases.filter((c) => c.failure).length;
 const xml = [
@@ -68,8 +72,8 @@ const xml = [
   `<testsuites><testsuite name="pack-check" tests="${cases.length}" failures="${failures}">`,
   ...cases.map(
     (c) =>
-      `<testcase classname="pack-check" name="${escape(c.name)}" time="${c.seconds}">${
-        c.failure ? `<failure message="failed">${escape(c.failure)}</failure>` : ''
+      `<testcase classname="pack-check" name="${xmlEscape(c.name)}" time="${c.seconds}">${
+        c.failure ? `<failure message="failed">${xmlEscape(c.failure)}</failure>` : ''
       }</testcase>`,
   ),
   '</testsuite></testsuites>',

@@ -8,5 +8,8 @@ if (!name || (result !== 'pass' && result !== 'fail')) {
   process.exit(2);
 }
 mkdirSync('reports', { recursive: true });
-appendFileSync('reports/steps.ndjson', `${JSON.stringify({ name, result, seconds: Number(seconds) })}\n`);
+appendFileSync(
+  'reports/steps.ndjson',
+  `${JSON.stringify({ name, result, seconds: Number(seconds) })}\n`,
+);
 console.log(`=== ${name}: ${result === 'pass' ? 'ok' : 'FAILED'} (${seconds}s)`);

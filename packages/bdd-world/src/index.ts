@@ -1,2 +1,2 @@
-export { type ScenarioShard, type ScenarioTree, VramsealWorld } from './world.js';
 export { flipBit, randomBytes, tamperField } from './tamper.js';
+export { type ScenarioShard, type ScenarioTree, VramsealWorld } from './world.js';

@@ -16,8 +16,9 @@ export function flipBit(bytes: Uint8Array, bitIndex = 0): Uint8Array {
 }
 
 /**
- * A copy of `fields` with the named field changed as little as its type allows: a string gets one
- * character changed, a number or bigint is incremented, bytes get one bit flipped. Throws if the
+ * A copy of `fields` with the named field changed as little as its type allows: a string gets its
+ * last character changed (a hex string stays hex, so the change is a valid value, not a malformed one), a number is incremented (a power of two is doubled, so a leaf size stays valid), a bigint is
+ * incremented, bytes get one bit flipped. Throws if the
  * field does not exist, so a scenario cannot "tamper" with nothing and pass.
  */
 export function tamperField<T extends object>(fields: T, name: string): T {
@@ -29,12 +30,27 @@ export function tamperField<T extends object>(fields: T, name: string): T {
 }
 
 function tamperedValue(name: string, value: unknown): unknown {
-  if (typeof value === 'string') {
-    const last = value.at(-1) ?? 'a';
-    return value.slice(0, -1) + (last === 'x' ? 'y' : 'x');
-  }
-  if (typeof value === 'number') return value + 1;
+  if (typeof value === 'string') return tamperedString(value);
+  if (typeof value === 'number') return tamperedNumber(value);
   if (typeof value === 'bigint') return value + 1n;
   if (value instanceof Uint8Array) return flipBit(value, 0);
   throw new Error(`cannot tamper with "${name}": unsupported type ${typeof value}`);
+}
+
+/** The last character changed; hex stays hex so a key id remains well-formed after tampering. */
+function tamperedString(value: string): string {
+  const last = value.at(-1);
+  if (last === undefined) return 'x';
+  const replacement = /^[0-9a-f]+$/.test(value)
+    ? ((Number.parseInt(last, 16) + 1) % 16).toString(16)
+    : last === 'x'
+      ? 'y'
+      : 'x';
+  return value.slice(0, -1) + replacement;
+}
+
+/** +1, except that a power of two is doubled: a leaf size must stay a power of two to be valid. */
+function tamperedNumber(value: number): number {
+  const isPowerOfTwo = Number.isInteger(value) && value > 1 && (value & (value - 1)) === 0;
+  return isPowerOfTwo ? value * 2 : value + 1;
 }

@@ -1,4 +1,4 @@
-import { World, type IWorldOptions } from '@cucumber/cucumber';
+import { type IWorldOptions, World } from '@cucumber/cucumber';
 import type { SealFields, SecretKey } from '@vramseal/seal-crypto';
 
 /** A shard as a scenario knows it: its id, where it lives, and its bytes. */
@@ -21,6 +21,8 @@ export interface ScenarioTree {
  */
 export class VramsealWorld extends World {
   sealKey?: SecretKey;
+  /** A key a step tried to derive; stays undefined when the derivation was refused. */
+  attemptedKey?: SecretKey;
   shard?: ScenarioShard;
   sealFields?: SealFields;
   signature?: Uint8Array;

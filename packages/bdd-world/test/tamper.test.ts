@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { flipBit, randomBytes, tamperField } from '@vramseal/bdd-world';
+import { describe, expect, it } from 'vitest';
 
 describe('flipBit', () => {
   it('changes exactly one bit of a copy and leaves the input alone', () => {
@@ -42,5 +42,22 @@ describe('randomBytes', () => {
     const b = randomBytes(64);
     expect(a).toHaveLength(64);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  });
+});
+
+describe('tamperField on hex strings', () => {
+  it('keeps a hex key id hex, so the tampered value is well-formed', () => {
+    const tampered = tamperField({ keyId: '0123456789abcdef' }, 'keyId');
+    expect(tampered.keyId).toBe('0123456789abcde0');
+  });
+});
+
+describe('tamperField on numbers', () => {
+  it('doubles a power of two, so a leaf size stays a valid leaf size', () => {
+    expect(tamperField({ leafSize: 65536 }, 'leafSize').leafSize).toBe(131072);
+  });
+  it('increments other numbers', () => {
+    expect(tamperField({ device: 0, n: 6 }, 'device').device).toBe(1);
+    expect(tamperField({ device: 0, n: 6 }, 'n').n).toBe(7);
   });
 });

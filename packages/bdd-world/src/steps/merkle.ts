@@ -27,41 +27,53 @@ async function digestTree(bytes: Uint8Array, leafSize: number): Promise<Scenario
   return { root, leafSize, leafHashes: leafHashesOf(bytes, leafSize) };
 }
 
-Given('its tree digest with leaves of {int} bytes', async function (this: VramsealWorld, leafSize: number) {
-  this.tree = await digestTree(this.need(this.shard, 'model shard').bytes, leafSize);
-});
+Given(
+  'its tree digest with leaves of {int} bytes',
+  async function (this: VramsealWorld, leafSize: number) {
+    this.tree = await digestTree(this.need(this.shard, 'model shard').bytes, leafSize);
+  },
+);
 
 Then('the tree has {int} leaves', function (this: VramsealWorld, count: number) {
   assert.equal(this.need(this.tree, 'tree digest').leafHashes.length, count);
 });
 
-Then('the tree root equals the root recomputed from the leaf hashes', function (this: VramsealWorld) {
-  const tree = this.need(this.tree, 'tree digest');
-  assert.ok(timingSafeEqual(tree.root, merkleRoot(tree.leafHashes)), 'roots differ');
-});
+Then(
+  'the tree root equals the root recomputed from the leaf hashes',
+  function (this: VramsealWorld) {
+    const tree = this.need(this.tree, 'tree digest');
+    assert.ok(timingSafeEqual(tree.root, merkleRoot(tree.leafHashes)), 'roots differ');
+  },
+);
 
-When('an inclusion proof is made for leaf {int}', function (this: VramsealWorld, leafIndex: number) {
-  const tree = this.need(this.tree, 'tree digest');
-  const hash = tree.leafHashes[leafIndex];
-  assert.ok(hash, `the tree has no leaf ${leafIndex}`);
-  this.proof = { leafIndex, leafHash: hash, path: inclusionProof(leafIndex, tree.leafHashes) };
-});
+When(
+  'an inclusion proof is made for leaf {int}',
+  function (this: VramsealWorld, leafIndex: number) {
+    const tree = this.need(this.tree, 'tree digest');
+    const hash = tree.leafHashes[leafIndex];
+    assert.ok(hash, `the tree has no leaf ${leafIndex}`);
+    this.proof = { leafIndex, leafHash: hash, path: inclusionProof(leafIndex, tree.leafHashes) };
+  },
+);
 
 Then('the proof verifies against the tree root', function (this: VramsealWorld) {
   assert.equal(proofVerifies(this), true);
 });
 
-When('byte {int} of leaf {int} is changed', function (this: VramsealWorld, byte: number, leaf: number) {
-  const tree = this.need(this.tree, 'tree digest');
-  const shard = this.need(this.shard, 'model shard');
-  const offset = leaf * tree.leafSize + byte;
-  assert.ok(offset < shard.bytes.length, `byte ${byte} of leaf ${leaf} is past the shard's end`);
-  const leafStart = leaf * tree.leafSize;
-  const changed = Uint8Array.from(shard.bytes.subarray(leafStart, leafStart + tree.leafSize));
-  changed[byte]! ^= 0x01;
-  const proof = this.need(this.proof, 'inclusion proof');
-  this.proof = { ...proof, leafHash: leafHash(changed) };
-});
+When(
+  'byte {int} of leaf {int} is changed',
+  function (this: VramsealWorld, byte: number, leaf: number) {
+    const tree = this.need(this.tree, 'tree digest');
+    const shard = this.need(this.shard, 'model shard');
+    const offset = leaf * tree.leafSize + byte;
+    assert.ok(offset < shard.bytes.length, `byte ${byte} of leaf ${leaf} is past the shard's end`);
+    const leafStart = leaf * tree.leafSize;
+    const changed = Uint8Array.from(shard.bytes.subarray(leafStart, leafStart + tree.leafSize));
+    changed[byte]! ^= 0x01;
+    const proof = this.need(this.proof, 'inclusion proof');
+    this.proof = { ...proof, leafHash: leafHash(changed) };
+  },
+);
 
 Then('the proof no longer verifies', function (this: VramsealWorld) {
   assert.equal(proofVerifies(this), false);
@@ -77,9 +89,12 @@ When('the shard grows by {int} random bytes', async function (this: VramsealWorl
   this.tree = await digestTree(grown, this.previousTree.leafSize);
 });
 
-Then('a consistency proof from the old tree to the new tree verifies', function (this: VramsealWorld) {
-  assert.equal(consistencyHolds(this), true);
-});
+Then(
+  'a consistency proof from the old tree to the new tree verifies',
+  function (this: VramsealWorld) {
+    assert.equal(consistencyHolds(this), true);
+  },
+);
 
 Then(
   'a consistency proof from the old tree to the new tree does not verify',
@@ -99,5 +114,11 @@ function consistencyHolds(world: VramsealWorld): boolean {
 function proofVerifies(world: VramsealWorld): boolean {
   const tree = world.need(world.tree, 'tree digest');
   const proof = world.need(world.proof, 'inclusion proof');
-  return verifyInclusion(proof.leafHash, proof.leafIndex, tree.leafHashes.length, proof.path, tree.root);
+  return verifyInclusion(
+    proof.leafHash,
+    proof.leafIndex,
+    tree.leafHashes.length,
+    proof.path,
+    tree.root,
+  );
 }

@@ -13,9 +13,12 @@ import type { VramsealWorld } from '../world.js';
 
 const LEAF_SIZE = 65536;
 
-Given('a seal key derived from the worker token {string}', function (this: VramsealWorld, token: string) {
-  this.sealKey = deriveKey(token, 'seal');
-});
+Given(
+  'a seal key derived from the worker token {string}',
+  function (this: VramsealWorld, token: string) {
+    this.sealKey = deriveKey(token, 'seal');
+  },
+);
 
 Given(
   'a model shard {string} of {int} random bytes on device {int}',
@@ -39,9 +42,9 @@ Given('the shard is sealed', async function (this: VramsealWorld) {
     leafSize: tree.leafSize,
     sealedAt: Date.now(),
     modelRef: modelRef ?? shard.shardId,
-    shardIndex: 0,
-    totalShards: 1,
-  } as SealFields;
+    shardIndex: 1,
+    totalShards: 4,
+  } satisfies SealFields;
   this.signature = signSeal(key, this.sealFields);
   this.verificationKey = key;
 });
@@ -61,13 +64,16 @@ When(
   },
 );
 
-When('a seal key is derived from the worker token {string}', function (this: VramsealWorld, token: string) {
-  try {
-    this.sealKey = deriveKey(token, 'seal');
-  } catch (error) {
-    this.lastError = error;
-  }
-});
+When(
+  'a seal key is derived from the worker token {string}',
+  function (this: VramsealWorld, token: string) {
+    try {
+      this.attemptedKey = deriveKey(token, 'seal');
+    } catch (error) {
+      this.lastError = error;
+    }
+  },
+);
 
 Then('the seal signature verifies', function (this: VramsealWorld) {
   assert.equal(verifyCurrentSeal(this), true, 'an untouched seal must verify');
@@ -80,7 +86,7 @@ Then('the seal signature is rejected', function (this: VramsealWorld) {
 Then('key derivation fails with code {string}', function (this: VramsealWorld, code: string) {
   assert.ok(this.lastError instanceof Error, 'key derivation should have failed');
   assert.equal((this.lastError as Error & { code?: string }).code, code);
-  assert.equal(this.sealKey, undefined, 'no key may exist after a refused derivation');
+  assert.equal(this.attemptedKey, undefined, 'no key may exist after a refused derivation');
 });
 
 function verifyCurrentSeal(world: VramsealWorld): boolean {
