@@ -107,6 +107,18 @@ describe('treeDigest (worker threads) equals treeDigestSync', () => {
     }
   });
 
+  it.each([
+    ['a power-of-two number of leaves per chunk (workers return chunk roots)', 4 * 64],
+    ['a non-power-of-two number of leaves per chunk (workers return leaf hashes)', 3 * 64],
+  ])('with %s', async (_how, chunkSize) => {
+    for (const size of [1, 64 * 4, 64 * 4 + 1, 64 * 13 + 5, 64 * 64 + 63]) {
+      const data = pseudoRandomBytes(size, size);
+      const actual = await treeDigest(data, { leafSize: 64, inlineBelow: 0, chunkSize });
+      expect(toHex(actual.root)).toBe(toHex(referenceTreeRoot(data, 64)));
+      expect(actual.leafCount).toBe(Math.ceil(size / 64));
+    }
+  });
+
   it('for a subarray view and for data in a SharedArrayBuffer (read in place)', async () => {
     const base = pseudoRandomBytes(50_001, 3);
     const view = base.subarray(17, 40_017);
@@ -143,6 +155,16 @@ describe('treeDigest (worker threads) equals treeDigestSync', () => {
     const actual = await treeDigest(data, { leafSize: 64, inlineBelow: 0, threads: 2 });
     expect(toHex(actual.root)).toBe(toHex(treeDigestSync(data, { leafSize: 64 }).root));
     expect(treeDigestPoolSize()).toBe(2);
+  });
+
+  it('rejects pending digests with TREE_DIGEST_WORKER_FAILED when the pool is shut down', async () => {
+    const data = pseudoRandomBytes(4 * 2 ** 20, 13);
+    const pending = treeDigest(data, { leafSize: 64, inlineBelow: 0, chunkSize: 64 * 1024 });
+    const outcome = expect(pending).rejects.toMatchObject({ code: 'TREE_DIGEST_WORKER_FAILED' });
+    await shutdownTreeDigestPool();
+    await outcome;
+    const after = await treeDigest(data.subarray(0, 1000), { leafSize: 64, inlineBelow: 0 });
+    expect(toHex(after.root)).toBe(toHex(referenceTreeRoot(data.subarray(0, 1000), 64)));
   });
 
   it('rejects bad options with a RangeError or TypeError naming them', async () => {

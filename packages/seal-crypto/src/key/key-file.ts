@@ -22,9 +22,11 @@ export function loadKeyFile(path: string, purpose?: KeyPurpose): Uint8Array | Se
   if (path.length === 0) throw new RangeError('path must be a non-empty file path');
   const material = readKeyMaterial(path);
   if (purpose === undefined) return material;
-  const key = deriveKey(material, purpose);
-  material.fill(0);
-  return key;
+  try {
+    return deriveKey(material, purpose);
+  } finally {
+    material.fill(0);
+  }
 }
 
 function readKeyMaterial(path: string): Uint8Array {

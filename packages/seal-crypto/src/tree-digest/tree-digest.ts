@@ -11,9 +11,8 @@ import { leafCountOf, treeDigestSync } from './tree-digest-sync.js';
 
 /**
  * `sha256-tree-v1` (see treeDigestSync) using every core: leaf-aligned chunks are hashed by worker
- * threads while the calling thread copies the next chunks, then the tree over the leaf hashes is
- * built here. The result is identical to treeDigestSync for any thread count. Do not modify
- * `data` until the promise settles.
+ * threads while the calling thread copies the next chunks. The result is identical to
+ * treeDigestSync for any thread count and chunk size. Do not modify `data` until it settles.
  */
 export async function treeDigest(
   data: Uint8Array,
@@ -24,65 +23,67 @@ export async function treeDigest(
     return treeDigestSync(data, { leafSize: resolved.leafSize });
   }
   const leafCount = leafCountOf(data.length, resolved.leafSize);
-  const hashes = await hashLeavesInWorkers(data, resolved, leafCount);
-  const leaves: Uint8Array[] = [];
-  for (let i = 0; i < leafCount; i++)
-    leaves.push(hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-  return { root: treeHash(leaves, 0, leafCount), leafSize: resolved.leafSize, leafCount };
+  // When a chunk holds a power-of-two number of leaves, every full chunk is an aligned complete
+  // subtree of the RFC 6962 tree, and the tree over the chunk roots (the last chunk's root
+  // included) is the tree over all leaves: the workers then also build the lower tree levels.
+  const chunkLeaves = resolved.chunkSize / resolved.leafSize;
+  const subtreeRoot = isPowerOfTwo(chunkLeaves);
+  const units = await hashChunksInWorkers(data, resolved, subtreeRoot);
+  return { root: treeHash(units, 0, units.length), leafSize: resolved.leafSize, leafCount };
 }
 
 /**
  * Feeds chunks to the pool, at most two per thread in flight so each worker always has its next
  * job queued. A plain ArrayBuffer is copied chunk by chunk into buffers the workers hand back
  * (no up-front copy of the whole input, and copying overlaps hashing); a SharedArrayBuffer is
- * read by the workers in place.
+ * read by the workers in place. Returns the leaf hashes, or the chunk roots with subtreeRoot.
  */
-function hashLeavesInWorkers(
+function hashChunksInWorkers(
   data: Uint8Array,
   options: ResolvedTreeDigestOptions,
-  leafCount: number,
-): Promise<Uint8Array> {
+  subtreeRoot: boolean,
+): Promise<Uint8Array[]> {
   const { leafSize, threads, chunkSize } = options;
-  const out = new Uint8Array(leafCount * HASH_SIZE);
   const chunkCount = Math.ceil(data.length / chunkSize);
+  const results: Uint8Array[] = new Array(chunkCount);
   const shared = isShared(data.buffer);
   const spareBuffers: ArrayBuffer[] = [];
   const maxInFlight = threads * 2;
   const pool = hashPool();
 
-  return new Promise<Uint8Array>((resolve, reject) => {
+  const jobFor = (offset: number, length: number): HashJob => {
+    if (shared) {
+      const byteOffset = data.byteOffset + offset;
+      return {
+        buffer: data.buffer,
+        byteOffset,
+        byteLength: length,
+        leafSize,
+        subtreeRoot,
+        returnBuffer: false,
+      };
+    }
+    const buffer = spareBuffers.pop() ?? new ArrayBuffer(chunkSize);
+    new Uint8Array(buffer, 0, length).set(data.subarray(offset, offset + length));
+    return { buffer, byteOffset: 0, byteLength: length, leafSize, subtreeRoot, returnBuffer: true };
+  };
+
+  return new Promise<Uint8Array[]>((resolve, reject) => {
     let next = 0;
     let inFlight = 0;
     let failed = false;
 
-    const jobFor = (offset: number, length: number): HashJob => {
-      if (shared) {
-        const byteOffset = data.byteOffset + offset;
-        return {
-          buffer: data.buffer,
-          byteOffset,
-          byteLength: length,
-          leafSize,
-          returnBuffer: false,
-        };
-      }
-      const buffer = spareBuffers.pop() ?? new ArrayBuffer(chunkSize);
-      new Uint8Array(buffer, 0, length).set(data.subarray(offset, offset + length));
-      return { buffer, byteOffset: 0, byteLength: length, leafSize, returnBuffer: true };
-    };
-
     const pump = (): void => {
       while (!failed && inFlight < maxInFlight && next < chunkCount) {
-        const offset = next * chunkSize;
-        const length = Math.min(chunkSize, data.length - offset);
-        next++;
+        const chunk = next++;
+        const offset = chunk * chunkSize;
         inFlight++;
-        pool.run(jobFor(offset, length), threads).then(
+        pool.run(jobFor(offset, Math.min(chunkSize, data.length - offset)), threads).then(
           (result) => {
             inFlight--;
-            out.set(result.hashes, (offset / leafSize) * HASH_SIZE);
+            results[chunk] = result.hashes;
             if (result.buffer !== null) spareBuffers.push(result.buffer);
-            if (next === chunkCount && inFlight === 0) resolve(out);
+            if (next === chunkCount && inFlight === 0) resolve(splitHashes(results));
             else pump();
           },
           (error: unknown) => {
@@ -94,6 +95,20 @@ function hashLeavesInWorkers(
     };
     pump();
   });
+}
+
+/** Flattens the per-chunk hash blocks into one list of 32-byte views, in chunk order. */
+function splitHashes(blocks: Uint8Array[]): Uint8Array[] {
+  const hashes: Uint8Array[] = [];
+  for (const block of blocks) {
+    for (let at = 0; at < block.length; at += HASH_SIZE)
+      hashes.push(block.subarray(at, at + HASH_SIZE));
+  }
+  return hashes;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
 function isShared(buffer: ArrayBufferLike): buffer is SharedArrayBuffer {

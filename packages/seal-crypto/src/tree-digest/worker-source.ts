@@ -3,28 +3,49 @@
  * `new Worker(code, { eval: true })`: it needs no file on disk, so it works the same from src
  * (vitest/tsx) and from dist (consumers), and uses only node:crypto.
  *
- * Message in:  { id, buffer, byteOffset, byteLength, leafSize, returnBuffer }
- * Message out: { id, hashes } (leafCount * 32 bytes of RFC 6962 leaf hashes), plus `buffer` back
+ * Message in:  { id, buffer, byteOffset, byteLength, leafSize, subtreeRoot, returnBuffer }
+ * Message out: { id, hashes }: the chunk's RFC 6962 leaf hashes (leafCount * 32 bytes), or with
+ *              subtreeRoot set, the 32-byte Merkle Tree Hash of those leaves; plus `buffer` back
  *              (transferred) when returnBuffer is set, so the caller can reuse it; or { id, error }.
  */
 export const WORKER_SOURCE = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const LEAF_PREFIX = new Uint8Array([0]);
+const NODE_PREFIX = new Uint8Array([1]);
 
 function leafHashes(bytes, leafSize) {
-  const count = Math.ceil(bytes.length / leafSize);
-  const out = new Uint8Array(count * 32);
-  for (let i = 0; i < count; i++) {
-    const leaf = bytes.subarray(i * leafSize, (i + 1) * leafSize);
-    out.set(createHash('sha256').update(LEAF_PREFIX).update(leaf).digest(), i * 32);
+  const hashes = [];
+  for (let offset = 0; offset < bytes.length; offset += leafSize) {
+    const leaf = bytes.subarray(offset, offset + leafSize);
+    hashes.push(createHash('sha256').update(LEAF_PREFIX).update(leaf).digest());
   }
+  return hashes;
+}
+
+// RFC 6962 Merkle Tree Hash by bottom-up pairing (an odd last node moves up unchanged).
+function treeHash(level) {
+  while (level.length > 1) {
+    const next = [];
+    for (let i = 0; i + 1 < level.length; i += 2) {
+      next.push(createHash('sha256').update(NODE_PREFIX).update(level[i]).update(level[i + 1]).digest());
+    }
+    if (level.length % 2 === 1) next.push(level[level.length - 1]);
+    level = next;
+  }
+  return level[0];
+}
+
+function concat(hashes) {
+  const out = new Uint8Array(hashes.length * 32);
+  hashes.forEach((hash, i) => out.set(hash, i * 32));
   return out;
 }
 
 parentPort.on('message', (job) => {
   try {
-    const hashes = leafHashes(new Uint8Array(job.buffer, job.byteOffset, job.byteLength), job.leafSize);
+    const leaves = leafHashes(new Uint8Array(job.buffer, job.byteOffset, job.byteLength), job.leafSize);
+    const hashes = concat(job.subtreeRoot ? [treeHash(leaves)] : leaves);
     const transfer = job.returnBuffer ? [hashes.buffer, job.buffer] : [hashes.buffer];
     parentPort.postMessage({ id: job.id, hashes, buffer: job.returnBuffer ? job.buffer : null }, transfer);
   } catch (error) {
