@@ -64,7 +64,9 @@ describe('DeviceAllocation', () => {
       ['corrupt', () => allocation.corrupt(0, 1)],
     ];
     for (const [, use] of uses) {
-      expect(use).toThrow(expect.objectContaining({ name: 'CudaFfiError', code: 'USE_AFTER_FREE' }));
+      expect(use).toThrow(
+        expect.objectContaining({ name: 'CudaFfiError', code: 'USE_AFTER_FREE' }),
+      );
     }
     await expect(allocation.treeDigest()).rejects.toMatchObject({ code: 'USE_AFTER_FREE' });
   });
@@ -79,7 +81,9 @@ describe('DeviceAllocation', () => {
     ['xorMask 256', (a: Alloc) => a.corrupt(0, 256), 'xorMask'],
   ])('%s is INVALID_ARGUMENT naming the argument', (_name, act, argument) => {
     const allocation = mockBackend().allocate(0, 16);
-    expect(() => act(allocation)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument }));
+    expect(() => act(allocation)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument }),
+    );
     allocation.free();
   });
 
@@ -114,7 +118,9 @@ describe('DeviceAllocation', () => {
     expect(() => allocation.write(0, new Uint8Array(1))).toThrow(
       expect.objectContaining({ code: 'ALLOCATION_BUSY' }),
     );
-    expect(() => allocation.corrupt(0, 1)).toThrow(expect.objectContaining({ code: 'ALLOCATION_BUSY' }));
+    expect(() => allocation.corrupt(0, 1)).toThrow(
+      expect.objectContaining({ code: 'ALLOCATION_BUSY' }),
+    );
     expect([...allocation.read(0, 1)]).toEqual([0]); // reading alongside is fine
     await digest;
     allocation.write(0, new Uint8Array([1]));

@@ -14,7 +14,10 @@ describe('loadBackend', () => {
   });
 
   it('names mock devices mock-<index> when no name is given', () => {
-    const backend = loadBackend({ kind: 'mock', mock: { devices: [{ totalBytes: 10 }, { totalBytes: 20 }] } });
+    const backend = loadBackend({
+      kind: 'mock',
+      mock: { devices: [{ totalBytes: 10 }, { totalBytes: 20 }] },
+    });
     expect(backend.deviceInfo(1).name).toBe('mock-1');
   });
 
@@ -88,10 +91,22 @@ describe('loadBackend', () => {
   it.each([
     [{ kind: 'gpu' }, 'options.kind'],
     [{ kind: 'mock', mock: { devices: [] } }, 'options.mock.devices'],
-    [{ kind: 'mock', mock: { devices: [{ totalBytes: 0 }] } }, 'options.mock.devices[0].totalBytes'],
-    [{ kind: 'mock', mock: { devices: [{ totalBytes: 1.5 }] } }, 'options.mock.devices[0].totalBytes'],
-    [{ kind: 'mock', mock: { devices: [{ totalBytes: 8, name: 7 }] } }, 'options.mock.devices[0].name'],
-    [{ kind: 'mock', mock: { devices: [{ totalBytes: 8 }], digestThreads: 0 } }, 'options.mock.digestThreads'],
+    [
+      { kind: 'mock', mock: { devices: [{ totalBytes: 0 }] } },
+      'options.mock.devices[0].totalBytes',
+    ],
+    [
+      { kind: 'mock', mock: { devices: [{ totalBytes: 1.5 }] } },
+      'options.mock.devices[0].totalBytes',
+    ],
+    [
+      { kind: 'mock', mock: { devices: [{ totalBytes: 8, name: 7 }] } },
+      'options.mock.devices[0].name',
+    ],
+    [
+      { kind: 'mock', mock: { devices: [{ totalBytes: 8 }], digestThreads: 0 } },
+      'options.mock.digestThreads',
+    ],
   ])('rejects bad options %j, naming %s', (options, argument) => {
     expect(() => loadBackend(options as never)).toThrow(
       expect.objectContaining({ name: 'CudaFfiError', code: 'INVALID_ARGUMENT', argument }),
@@ -120,7 +135,11 @@ describe('Backend', () => {
     const backend = mockBackend();
     const whole = backend.allocate(1, MiB);
     expect(() => backend.allocate(1, 1)).toThrow(
-      expect.objectContaining({ name: 'CudaError', code: 'cudaErrorMemoryAllocation', operation: 'mock.cudaMalloc' }),
+      expect.objectContaining({
+        name: 'CudaError',
+        code: 'cudaErrorMemoryAllocation',
+        operation: 'mock.cudaMalloc',
+      }),
     );
     whole.free();
     backend.allocate(1, MiB).free();
@@ -143,7 +162,9 @@ describe('Backend', () => {
     [2 ** 53, 'bytes', 'INVALID_ARGUMENT'],
     [Number.NaN, 'bytes', 'INVALID_ARGUMENT'],
   ])('rejects allocation size %s', (bytes, argument, code) => {
-    expect(() => mockBackend().allocate(0, bytes)).toThrow(expect.objectContaining({ code, argument }));
+    expect(() => mockBackend().allocate(0, bytes)).toThrow(
+      expect.objectContaining({ code, argument }),
+    );
   });
 
   it('rejects absurd sizes that are valid integers with cudaErrorMemoryAllocation', () => {
@@ -157,7 +178,11 @@ describe('Backend', () => {
     expect(() => backend.allocate(device as number, 8)).toThrow(
       expect.objectContaining({ code: 'INVALID_DEVICE', argument: 'device' }),
     );
-    expect(() => backend.memInfo(device as number)).toThrow(expect.objectContaining({ code: 'INVALID_DEVICE' }));
-    expect(() => backend.deviceInfo(device as number)).toThrow(expect.objectContaining({ code: 'INVALID_DEVICE' }));
+    expect(() => backend.memInfo(device as number)).toThrow(
+      expect.objectContaining({ code: 'INVALID_DEVICE' }),
+    );
+    expect(() => backend.deviceInfo(device as number)).toThrow(
+      expect.objectContaining({ code: 'INVALID_DEVICE' }),
+    );
   });
 });

@@ -17,7 +17,11 @@ export function mockBackend(): Backend {
 }
 
 /** The addon's test hook: sha256-tree-v1 computed by the host-compiled CUDA kernel core. */
-export function portableTreeDigest(backend: Backend, data: Uint8Array, leafSize: number): Uint8Array {
+export function portableTreeDigest(
+  backend: Backend,
+  data: Uint8Array,
+  leafSize: number,
+): Uint8Array {
   const addon = createRequire(import.meta.url)(backend.backendInfo().addonPath) as {
     portableTreeDigest(data: Uint8Array, leafSize: number): Uint8Array;
   };

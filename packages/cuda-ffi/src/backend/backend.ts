@@ -177,7 +177,8 @@ function assertDevice(device: unknown): asserts device is number {
 }
 
 function mockOptions(options: LoadBackendOptions): NativeMockOptions {
-  if (options.mock === undefined) return { devices: DEFAULT_MOCK_DEVICES.map((d) => ({ ...d, name: d.name ?? 'mock-0' })) };
+  if (options.mock === undefined)
+    return { devices: DEFAULT_MOCK_DEVICES.map((d) => ({ ...d, name: d.name ?? 'mock-0' })) };
   const mock = assertObject(options.mock, 'options.mock', '{ devices: [{ totalBytes: 2 ** 30 }] }');
   if (!Array.isArray(mock.devices) || mock.devices.length === 0) {
     throw new CudaFfiError(
@@ -189,11 +190,20 @@ function mockOptions(options: LoadBackendOptions): NativeMockOptions {
   const devices = mock.devices.map((entry: unknown, index: number) => {
     const where = `options.mock.devices[${index}]`;
     const device = assertObject(entry, where, '{ name: "mock-0", totalBytes: 2 ** 30 }');
-    const totalBytes = assertInteger(device.totalBytes, `${where}.totalBytes`, 1, Number.MAX_SAFE_INTEGER);
+    const totalBytes = assertInteger(
+      device.totalBytes,
+      `${where}.totalBytes`,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     if (device.name !== undefined && typeof device.name !== 'string') {
-      throw new CudaFfiError('INVALID_ARGUMENT', `${where}.name must be a string, got ${describe(device.name)}`, {
-        argument: `${where}.name`,
-      });
+      throw new CudaFfiError(
+        'INVALID_ARGUMENT',
+        `${where}.name must be a string, got ${describe(device.name)}`,
+        {
+          argument: `${where}.name`,
+        },
+      );
     }
     return { name: device.name ?? `mock-${index}`, totalBytes };
   });

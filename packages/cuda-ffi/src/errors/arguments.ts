@@ -23,7 +23,11 @@ export function assertBytes(value: unknown, name: string): Uint8Array {
   return value;
 }
 
-export function assertObject(value: unknown, name: string, example: string): Record<string, unknown> {
+export function assertObject(
+  value: unknown,
+  name: string,
+  example: string,
+): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new CudaFfiError(
       'INVALID_ARGUMENT',

@@ -54,7 +54,11 @@ function tryLoad(path: string): AddonLoad {
     'build it with `pnpm --filter @vramseal/native build && pnpm --filter @vramseal/cuda-ffi build`, ' +
     `or point ${NATIVE_PATH_ENV} at a built ${ADDON_FILE}`;
   if (!existsSync(path)) {
-    return { ok: false, path, reason: `the vramseal native addon is unavailable: no file at ${path}; ${fix}` };
+    return {
+      ok: false,
+      path,
+      reason: `the vramseal native addon is unavailable: no file at ${path}; ${fix}`,
+    };
   }
   try {
     const addon = createRequire(import.meta.url)(path) as Partial<NativeAddon>;
