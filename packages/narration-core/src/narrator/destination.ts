@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import pinoPretty from 'pino-pretty';
 import { recordWrittenLine } from '../capture/scope.js';
@@ -40,16 +41,30 @@ export function resolveDestination(destination: NarrationDestination | undefined
   throw invalidDestination(`a ${destination === null ? 'null' : typeof destination}`);
 }
 
-/** Wraps JSON output in pino-pretty: one coloured line per event, `human` as the message. */
+/** Wraps JSON output in pino-pretty: one (coloured) line per event, `human` as the message. */
 export function prettyStream(target: WritableLike, colorize: boolean): WritableLike {
   return pinoPretty({
-    destination: target as pino.DestinationStream,
+    destination: asNodeStream(target),
     messageKey: 'human',
     timestampKey: 'emitted_at_ms',
     translateTime: 'SYS:standard',
     ignore: 'pid,hostname',
+    singleLine: true,
     colorize,
     sync: true,
+  });
+}
+
+/** pino-pretty pipes into its destination, which needs a real stream; wrap a bare `write`. */
+function asNodeStream(target: WritableLike): pino.DestinationStream {
+  if (typeof (target as { on?: unknown }).on === 'function')
+    return target as pino.DestinationStream;
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      target.write(chunk.toString());
+      callback();
+    },
   });
 }
 

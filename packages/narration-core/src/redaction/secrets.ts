@@ -128,7 +128,8 @@ const RULES: readonly RedactionRule[] = [
 // Every rule above needs one of these literals to match, so text without any of them skips the
 // rules. Three small scans are cheaper than one big alternation (measured: ~180 ns against
 // ~320 ns for a 90-character sentence), because V8 can skip ahead faster on fewer branches.
-const SECRET_KEYWORD = /key|token|secret|passw|pwd|credential|authorization|bearer|basic/i;
+const SECRET_KEYWORD =
+  /key|token|secret|passw|passphrase|pwd|credential|authorization|bearer|basic/i;
 const SECRET_LITERAL =
   /eyJ|:\/\/|-----BEGIN|AIza|hooks\.slack|A(?:KI|SI|BI|CC|GP|ID|IP|NP|NV|PK|RO|SC)A/;
 const TOKEN_PREFIX = /(?:gh[pousr]|github_pat|hf|npm|[sr]k)_|(?:glpat|xox[a-z]|sk)-/;
