@@ -69,7 +69,9 @@ export function sampleEvent(type: LoggedEventType, n = 1): AuditEvent {
   return event as AuditEvent;
 }
 
-export function sealedEvent(n: number): AuditEvent {
+export type SealedEvent = Extract<AuditEvent, { type: 'vram_sealed' }>;
+
+export function sealedEvent(n: number): SealedEvent {
   return {
     type: 'vram_sealed',
     shardId: `shard-${n}`,

@@ -34,24 +34,27 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * The bytes the MAC covers: canonical JSON of the body (keys in sorted order, written out by
- * hand on this hot path; a test pins it to `canonicalJson`).
+ * hand on this hot path; a test pins it to `canonicalJson`). `eventJson` lets the writer encode
+ * the event once for both the MAC input and the line.
  */
-export function macInput(body: RecordBody): string {
+export function macInput(body: RecordBody, eventJson = canonicalJson(body.event)): string {
   return (
-    `{"auditId":${JSON.stringify(body.auditId)},"event":${canonicalJson(body.event)},` +
+    `{"auditId":${JSON.stringify(body.auditId)},"event":${eventJson},` +
     `"prevMac":"${body.prevMac}","seq":${body.seq},"serviceId":${JSON.stringify(body.serviceId)},` +
     `"ts":${JSON.stringify(body.ts)}}`
   );
 }
 
-export function computeMac(key: SecretKey, body: RecordBody): string {
-  return Buffer.from(hmacSha256(key, Buffer.from(macInput(body), 'utf8'))).toString('hex');
+export function computeMac(key: SecretKey, body: RecordBody, eventJson?: string): string {
+  return Buffer.from(hmacSha256(key, Buffer.from(macInput(body, eventJson), 'utf8'))).toString(
+    'hex',
+  );
 }
 
 /** The line written to disk (without its newline): canonical JSON of the whole record. */
-export function encodeRecord(record: AuditRecord): string {
+export function encodeRecord(record: AuditRecord, eventJson = canonicalJson(record.event)): string {
   return (
-    `{"auditId":${JSON.stringify(record.auditId)},"event":${canonicalJson(record.event)},` +
+    `{"auditId":${JSON.stringify(record.auditId)},"event":${eventJson},` +
     `"mac":"${record.mac}","prevMac":"${record.prevMac}","seq":${record.seq},` +
     `"serviceId":${JSON.stringify(record.serviceId)},"ts":${JSON.stringify(record.ts)}}`
   );

@@ -10,6 +10,7 @@ import {
 import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
 import { type CheckpointSigningKey, toSigningKey } from '../checkpoint/keys.js';
 import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
+import { canonicalJson } from '../envelope/canonical-json.js';
 import { type AuditRecord, computeMac, encodeRecord, GENESIS_MAC } from '../envelope/record.js';
 import {
   AuditClosedError,
@@ -485,7 +486,7 @@ export class AuditLogger {
     let seq = this.seq;
     let prevMac = this.lastMac;
     const records: AuditRecord[] = [];
-    const lines: string[] = [];
+    let text = '';
     for (const p of batch) {
       seq += 1;
       const body = {
@@ -496,12 +497,13 @@ export class AuditLogger {
         event: p.event,
         prevMac,
       };
-      const record: AuditRecord = { ...body, mac: computeMac(this.key, body) };
+      const eventJson = canonicalJson(p.event);
+      const record: AuditRecord = { ...body, mac: computeMac(this.key, body, eventJson) };
       records.push(record);
-      lines.push(encodeRecord(record));
+      text += `${encodeRecord(record, eventJson)}\n`;
       prevMac = record.mac;
     }
-    const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const data = Buffer.from(text, 'utf8');
     this.rotateIfDue(data.length, batch[0]!.ts);
     const before = this.active.bytes;
     try {
@@ -513,8 +515,14 @@ export class AuditLogger {
     this.active.bytes += data.length;
     this.active.hash.update(data);
     this.active.firstTs ??= batch[0]!.ts;
-    for (const line of lines) {
-      const leaf = leafHash(Buffer.from(line, 'utf8'));
+    // Leaf = RFC 6962 leaf hash of the line's bytes (without its newline), sliced from `data`.
+    // Validated text fields may hold non-ASCII, so byte offsets come from scanning for newlines.
+    for (
+      let start = 0, nl = data.indexOf(10);
+      nl !== -1;
+      start = nl + 1, nl = data.indexOf(10, start)
+    ) {
+      const leaf = leafHash(data.subarray(start, nl));
       this.leaves.push(leaf);
       this.tree.append(leaf);
     }
