@@ -16,8 +16,9 @@ export type AddonLoad =
 const loaded = new Map<string, AddonLoad>();
 
 /**
- * Where the addon is: $VRAMSEAL_NATIVE_PATH, else the prebuild shipped in the package. Both
- * src/ and dist/ sit one level below the package root, so the same relative URL works from both.
+ * Where the addon is: $VRAMSEAL_NATIVE_PATH, else the prebuild shipped in the package. This
+ * module sits at src/native/ (tests) or dist/native/ (consumers), two levels below the package
+ * root either way, so the same relative URL works from both.
  */
 export function addonPath(): string {
   const override = process.env[NATIVE_PATH_ENV];
