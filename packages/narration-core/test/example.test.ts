@@ -6,12 +6,15 @@ import { expect, it } from 'vitest';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
-it('examples/two-narrators.ts runs and both narrators carry one correlation id', async () => {
-  const { stdout } = await promisify(execFile)(
+const run = (file: string) =>
+  promisify(execFile)(
     process.execPath,
-    ['--conditions=@vramseal/source', '--import', 'tsx', 'examples/two-narrators.ts'],
+    ['--conditions=@vramseal/source', '--import', 'tsx', file],
     { cwd: packageRoot, timeout: 30_000 },
   );
+
+it('examples/two-narrators.ts runs and both narrators carry one correlation id', async () => {
+  const { stdout } = await run('examples/two-narrators.ts');
   const events = stdout
     .trim()
     .split('\n')
@@ -30,4 +33,17 @@ it('examples/two-narrators.ts runs and both narrators carry one correlation id',
   expect(new Set(events.map((event) => event.emitted_by))).toEqual(
     new Set(['example-gateway@1.0.0', 'example-worker@1.0.0']),
   );
+});
+
+it('examples/quick-start.ts runs and writes one redacted, correlated event', async () => {
+  const { stdout } = await run('examples/quick-start.ts');
+  const lines = stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const event = JSON.parse(lines[0] ?? '') as NarrationEvent;
+  expect(event).toMatchObject({
+    actor: 'vram-manager',
+    action: 'seal',
+    human: 'Sealed shard 0 of llama-3-8b on GPU0 (token=[REDACTED] was used).',
+  });
+  expect(event.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
 });
