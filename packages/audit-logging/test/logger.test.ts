@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import {
   AuditClosedError,
   AuditConfigError,
@@ -21,6 +22,7 @@ import {
   sampleEvent,
   sealedEvent,
   segmentPath,
+  TOKEN,
   tmpLogDir,
 } from './helpers.js';
 
@@ -119,6 +121,21 @@ describe('AuditLogger basics', () => {
     await expect(openLogger(dir, { serviceId: 'worker-b' })).rejects.toMatchObject({
       option: 'serviceId',
     });
+  });
+});
+
+describe('secrets', () => {
+  it('never show up in inspect or JSON output of the logger', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    const pem = checkpointKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const seed = pem.split('\n')[1]!;
+    for (const shown of [inspect(log, { depth: 10 }), JSON.stringify(log), String(log)]) {
+      expect(shown).not.toContain(TOKEN);
+      expect(shown).not.toContain(seed);
+    }
+    expect(inspect(log)).toContain(auditKey.id);
+    await log.close();
   });
 });
 

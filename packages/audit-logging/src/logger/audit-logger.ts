@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import {
   consistencyProof as buildConsistencyProof,
   inclusionProof as buildInclusionProof,
@@ -305,6 +306,27 @@ export class AuditLogger {
     return logger;
   }
 
+  /** What `console.log(logger)` shows: where and how, never key material. */
+  [inspect.custom](): string {
+    return `AuditLogger { dir: ${JSON.stringify(this.dir)}, serviceId: ${JSON.stringify(this.serviceId)}, durability: '${this.durability}', size: ${this.seq}, key: ${this.key.id}, signed: ${this.signingKey !== undefined} }`;
+  }
+
+  toJSON(): {
+    dir: string;
+    serviceId: string;
+    durability: Durability;
+    size: number;
+    keyId: string;
+  } {
+    return {
+      dir: this.dir,
+      serviceId: this.serviceId,
+      durability: this.durability,
+      size: this.seq,
+      keyId: this.key.id,
+    };
+  }
+
   /** Records durable so far (= the tree size a checkpoint taken now would sign). */
   get size(): number {
     return this.seq;
@@ -361,7 +383,7 @@ export class AuditLogger {
       this.report(failure);
       throw failure;
     } finally {
-      fs.closeSync(this.segmentFd);
+      if (this.segmentFd >= 0) fs.closeSync(this.segmentFd);
       try {
         fs.unlinkSync(path.join(this.dir, LOCK_FILE));
       } catch {
@@ -590,6 +612,7 @@ export class AuditLogger {
     this.lastManifestMac = mac;
     this.manifestCount += 1;
     fs.closeSync(this.segmentFd);
+    this.segmentFd = -1;
     this.active = {
       index: this.active.index + 1,
       bytes: 0,
@@ -597,7 +620,16 @@ export class AuditLogger {
       firstSeq: this.seq + 1,
       firstTs: undefined,
     };
-    this.openSegment();
+    try {
+      this.openSegment();
+    } catch (error) {
+      // The old segment is closed and listed; without a new one there is nowhere to write.
+      this.broken = new AuditWriteError(
+        `could not create ${segmentName(this.active.index)} in ${this.dir} (${(error as Error).message}); reopen the log once the directory is writable`,
+        error,
+      );
+      throw this.broken;
+    }
   }
 
   private openSegment(): void {
