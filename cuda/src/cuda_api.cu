@@ -8,14 +8,16 @@ namespace cuda {
 
 bool built_with_cuda() { return true; }
 
-int runtime_version() {
-  int v = 0;
-  return cudaRuntimeGetVersion(&v) == cudaSuccess ? v : 0;
+Status runtime_version(int* version) {
+  *version = 0;
+  VS_CUDA_CHECK("cudaRuntimeGetVersion", cudaRuntimeGetVersion(version));
+  return {};
 }
 
-int driver_version() {
-  int v = 0;
-  return cudaDriverGetVersion(&v) == cudaSuccess ? v : 0;
+Status driver_version(int* version) {
+  *version = 0;
+  VS_CUDA_CHECK("cudaDriverGetVersion", cudaDriverGetVersion(version));
+  return {};
 }
 
 Status device_count(int* count) {

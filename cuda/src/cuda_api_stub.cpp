@@ -20,8 +20,14 @@ Status not_built(const char* operation) {
 }  // namespace
 
 bool built_with_cuda() { return false; }
-int runtime_version() { return 0; }
-int driver_version() { return 0; }
+Status runtime_version(int* version) {
+  *version = 0;
+  return not_built("cudaRuntimeGetVersion");
+}
+Status driver_version(int* version) {
+  *version = 0;
+  return not_built("cudaDriverGetVersion");
+}
 
 Status device_count(int* count) {
   *count = 0;

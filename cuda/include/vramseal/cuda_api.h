@@ -37,10 +37,10 @@ struct DeviceProperties {
 
 // True when this build linked the CUDA runtime (nvcc was found at configure time).
 bool built_with_cuda();
-// cudaRuntimeGetVersion of the statically linked runtime, 0 without CUDA (e.g. 13000 for 13.0).
-int runtime_version();
+// cudaRuntimeGetVersion of the statically linked runtime (e.g. 13000 for 13.0).
+Status runtime_version(int* version);
 // cudaDriverGetVersion: 0 when no driver is installed.
-int driver_version();
+Status driver_version(int* version);
 
 // cudaGetDeviceCount: the "does a GPU answer" probe. Without a driver this returns
 // cudaErrorInsufficientDriver, which is how a machine without a GPU is recognised.

@@ -336,8 +336,12 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("builtWithCuda", vs::cuda::built_with_cuda());
   out.Set("cudaArchitectures", kCudaArchitectures);
-  out.Set("cudaRuntimeVersion", vs::cuda::runtime_version());
-  out.Set("cudaDriverVersion", vs::cuda::driver_version());
+  // Versions are informational: a failed query (no CUDA, no driver) reads as 0.
+  int runtime = 0, driver = 0;
+  vs::cuda::runtime_version(&runtime);
+  vs::cuda::driver_version(&driver);
+  out.Set("cudaRuntimeVersion", runtime);
+  out.Set("cudaDriverVersion", driver);
   int count = 0;
   const vs::cuda::Status probe = vs::cuda::device_count(&count);
   out.Set("cudaDeviceCount", count);

@@ -53,7 +53,9 @@ uint64_t Backend::allocate(int64_t device, uint64_t bytes) {
 
 void Backend::free(uint64_t handle) {
   // The handle is gone now; a pinned allocation's memory goes when its digest finishes.
-  table_.remove(handle, "handle");
+  std::shared_ptr<Allocation> allocation = table_.remove(handle, "handle");
+  // Unpinned and no other owner: release now, so a failing cudaFree reaches the caller.
+  if (allocation->pins.load() == 0 && allocation.use_count() == 1) allocation->memory->release();
 }
 
 std::shared_ptr<Allocation> Backend::writable(uint64_t handle, const char* operation) const {

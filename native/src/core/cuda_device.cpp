@@ -10,7 +10,12 @@ class CudaMemory final : public DeviceMemory {
   CudaMemory(int device, void* ptr, uint64_t size) : device_(device), ptr_(ptr), size_(size) {}
   ~CudaMemory() override {
     // A destructor cannot throw; a failing cudaFree here means the context is already gone.
-    cuda::free_device(device_, ptr_);
+    if (ptr_ != nullptr) cuda::free_device(device_, ptr_);
+  }
+  void release() override {
+    void* ptr = ptr_;
+    ptr_ = nullptr;  // whatever cudaFree answers, this memory is not ours any more
+    if (ptr != nullptr) throw_if_failed(cuda::free_device(device_, ptr));
   }
   void write(uint64_t offset, const uint8_t* src, uint64_t length) override {
     throw_if_failed(cuda::copy_host_to_device(device_, at(offset), src, length));

@@ -41,6 +41,9 @@ class DeviceMemory {
   virtual MemoryType memory_type() const = 0;
   // Fault injection: XOR one byte. Only the mock supports it.
   virtual void xor_byte(uint64_t offset, uint8_t mask) = 0;
+  // Frees the memory now and reports failure (cudaFree can fail); the destructor frees whatever
+  // was not released, silently, since destructors cannot throw.
+  virtual void release() {}
 };
 
 class Device {
