@@ -44,3 +44,13 @@ export function seededBytes(length: number, seed: number): Uint8Array {
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
+
+/** The raw addon behind a backend: for tests that must reach C++ with arbitrary values. */
+export function rawAddon(backend: Backend): {
+  NativeBackend: new (
+    kind: string,
+    options?: unknown,
+  ) => Record<string, (...args: unknown[]) => unknown>;
+} {
+  return createRequire(import.meta.url)(backend.backendInfo().addonPath);
+}

@@ -13,7 +13,7 @@ export type AddonLoad =
   | { ok: true; addon: NativeAddon; path: string }
   | { ok: false; reason: string; path: string };
 
-const loaded = new Map<string, AddonLoad>();
+const loaded = new Map<string, AddonLoad & { ok: true }>();
 
 /**
  * Where the addon is: $VRAMSEAL_NATIVE_PATH, else the prebuild shipped in the package. This
@@ -28,16 +28,16 @@ export function addonPath(): string {
 }
 
 /**
- * Loads the addon once per path. Never throws: importing this package works on machines where
- * the addon cannot load, and loadBackend() reports the recorded reason.
+ * Loads the addon (once per path; a failure is retried on the next call, so building the addon
+ * later in the same process works). Never throws: importing this package works on machines
+ * where the addon cannot load, and loadBackend() reports the reason.
  */
 export function loadAddon(): AddonLoad {
   const path = addonPath();
-  let result = loaded.get(path);
-  if (result === undefined) {
-    result = tryLoad(path);
-    loaded.set(path, result);
-  }
+  const cached = loaded.get(path);
+  if (cached !== undefined) return cached;
+  const result = tryLoad(path);
+  if (result.ok) loaded.set(path, result);
   return result;
 }
 

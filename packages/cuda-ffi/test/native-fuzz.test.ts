@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mockBackend, rawAddon } from './helpers.js';
+
+/**
+ * The public API never hands out handles, so this reaches past it to the addon itself and feeds
+ * it arbitrary handles (random 53-bit numbers, freed ones, non-numbers), offsets and lengths.
+ * C++ must answer every call with a JS error carrying a known code, and never crash.
+ */
+const NATIVE_CODES = new Set([
+  'INVALID_ARGUMENT',
+  'OUT_OF_BOUNDS',
+  'USE_AFTER_FREE',
+  'INVALID_HANDLE',
+  'INVALID_DEVICE',
+  'ALLOCATION_BUSY',
+  'CUDA_ERROR',
+]);
+
+const junk = fc.oneof(
+  fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, 2 ** 64, 0.5, -0),
+  fc.string({ maxLength: 4 }),
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.constant({}),
+);
+
+function expectNativeError(error: unknown): void {
+  const code = (error as { code?: unknown }).code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !NATIVE_CODES.has(code)) throw error;
+}
+
+describe('fuzzing the native addon directly', () => {
+  it('arbitrary handles, offsets and lengths give coded errors, never a crash', async () => {
+    const { NativeBackend } = rawAddon(mockBackend());
+    const native = new NativeBackend('mock', { devices: [{ name: 'fuzz', totalBytes: 1 << 20 }] });
+    const live = native.allocate?.(0, 4096) as number;
+    const freed = native.allocate?.(0, 16) as number;
+    native.free?.(freed);
+    const handles = fc.oneof(fc.constant(live), fc.constant(freed), junk);
+    const methods = fc.constantFrom('read', 'write', 'corrupt', 'memoryType', 'treeDigest', 'free');
+    await fc.assert(
+      fc.asyncProperty(methods, handles, junk, junk, async (method, handle, a, b) => {
+        const fn = native[method];
+        if (fn === undefined) throw new Error(`addon has no ${method}`);
+        // Never free the live allocation here: the other calls need something real to hit.
+        if (method === 'free' && handle === live) return;
+        const args =
+          method === 'write'
+            ? [handle, a, new Uint8Array(typeof b === 'number' && b >= 0 && b < 8192 ? b : 3)]
+            : [handle, a, b];
+        try {
+          const result = fn.apply(native, args);
+          if (result instanceof Promise) await result.catch(expectNativeError);
+        } catch (error) {
+          expectNativeError(error);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    expect(native.memoryType?.(live)).toBe('host');
+    expect(() => native.read?.(freed, 0, 1)).toThrow(
+      expect.objectContaining({ code: 'USE_AFTER_FREE' }),
+    );
+    expect(() => native.read?.(live + 1, 0, 1)).toThrow(
+      expect.objectContaining({ code: 'INVALID_HANDLE' }),
+    );
+  });
+
+  it('bad constructor arguments are coded errors', () => {
+    const { NativeBackend } = rawAddon(mockBackend());
+    for (const args of [
+      [],
+      ['gpu'],
+      ['mock'],
+      ['mock', { devices: 3 }],
+      ['mock', { devices: [{ name: 1, totalBytes: 1 }] }],
+      ['mock', { devices: [{ name: 'x', totalBytes: -1 }] }],
+      ['mock', { devices: [] }],
+    ]) {
+      expect(() => new NativeBackend(...(args as [string, unknown]))).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+});
