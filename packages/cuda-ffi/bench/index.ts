@@ -119,3 +119,31 @@ console.log(
   `portable kernel core (g++, 1 thread) 32 MiB: ${gbps(sample.length, portable.candidate)} vs ` +
     `node:crypto sha256 ${gbps(sample.length, portable.baseline)} -> ${portable.ratio.toFixed(2)}x`,
 );
+
+// 4. on a machine with a GPU: the CUDA kernel vs the host digest of the same bytes
+if (info.cudaUnavailable === null) {
+  const gpu = loadBackend({ kind: 'cuda' });
+  const onDevice = gpu.allocate(0, TOTAL);
+  const upload = await compare(
+    () => onDevice.write(0, source),
+    () => plain.set(source),
+  );
+  console.log(
+    `cuda write 256 MiB (pageable cudaMemcpy H2D): ${gbps(TOTAL, upload.candidate)} vs Buffer.set ` +
+      `${gbps(TOTAL, upload.baseline)} -> ${upload.ratio.toFixed(2)}x`,
+  );
+  const host = backend.allocate(0, TOTAL);
+  host.write(0, source);
+  const kernel = await compare(
+    () => onDevice.treeDigest({ leafSize: 65536 }),
+    () => host.treeDigest({ leafSize: 65536 }),
+  );
+  console.log(
+    `cuda treeDigest 256 MiB (64 KiB leaves, ${gpu.deviceInfo(0).name}): ${gbps(TOTAL, kernel.candidate)} ` +
+      `vs native host treeDigest ${gbps(TOTAL, kernel.baseline)} -> ${kernel.ratio.toFixed(2)}x`,
+  );
+  host.free();
+  onDevice.free();
+} else {
+  console.log(`cuda cases skipped: no CUDA device answered (${info.cudaUnavailable.error})`);
+}
