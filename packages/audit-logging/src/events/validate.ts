@@ -2,9 +2,11 @@ import { AuditValidationError } from '../errors.js';
 import {
   COMMON_OPTIONAL_FIELDS,
   EVENT_SCHEMAS,
+  type EventSchema,
   type FieldKind,
   isKnownEventType,
   type LoggedEvent,
+  type LoggedEventType,
 } from './schema.js';
 
 /** Longest string field, in UTF-8 bytes. Longer values are refused, not truncated. */
@@ -42,12 +44,15 @@ function checkText(field: string, value: string): void {
         '(control, escape, bidi or zero-width characters could forge or hide log lines); strip it before emitting',
     );
   }
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > MAX_FIELD_BYTES) {
-    throw new AuditValidationError(
-      field,
-      `event field "${field}" is ${bytes} bytes; the limit is ${MAX_FIELD_BYTES} bytes. Log a reference or a digest instead`,
-    );
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short strings cannot be over the limit (hot path).
+  if (value.length * 3 > MAX_FIELD_BYTES) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > MAX_FIELD_BYTES) {
+      throw new AuditValidationError(
+        field,
+        `event field "${field}" is ${bytes} bytes; the limit is ${MAX_FIELD_BYTES} bytes. Log a reference or a digest instead`,
+      );
+    }
   }
   if (value.length === 0) {
     throw new AuditValidationError(
@@ -55,13 +60,13 @@ function checkText(field: string, value: string): void {
       `event field "${field}" is empty; give a non-empty value`,
     );
   }
-  if (POINTER_LIKE.test(value)) {
+  if ((value.includes('0x') || value.includes('0X')) && POINTER_LIKE.test(value)) {
     throw new AuditValidationError(
       field,
       `event field "${field}" contains what looks like a memory address (0x...); audit logs must not hold pointers`,
     );
   }
-  if (KEY_LIKE.test(value)) {
+  if (value.length >= 64 && KEY_LIKE.test(value)) {
     throw new AuditValidationError(
       field,
       `event field "${field}" contains 64+ hex digits, which looks like key material; log a fingerprint (tokenFingerprint()) or put digests in a sha256 field`,
@@ -75,28 +80,30 @@ function kindLabel(kind: FieldKind): string {
     : `one of ${kind.map((v) => JSON.stringify(v)).join(', ')}`;
 }
 
+function wrongKind(field: string, kind: FieldKind, value: unknown): AuditValidationError {
+  return new AuditValidationError(
+    field,
+    `event field "${field}" must be ${kindLabel(kind)}, got ${describeValue(value)}`,
+  );
+}
+
 function checkField(field: string, kind: FieldKind, value: unknown): void {
-  const wrong = (what: string) =>
-    new AuditValidationError(
-      field,
-      `event field "${field}" must be ${kindLabel(kind)}, got ${what}`,
-    );
   if (typeof kind !== 'string') {
-    if (typeof value !== 'string' || !kind.includes(value)) throw wrong(describeValue(value));
+    if (typeof value !== 'string' || !kind.includes(value)) throw wrongKind(field, kind, value);
     return;
   }
   switch (kind) {
     case 'text':
-      if (typeof value !== 'string') throw wrong(describeValue(value));
+      if (typeof value !== 'string') throw wrongKind(field, kind, value);
       checkText(field, value);
       return;
     case 'uint':
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-        throw wrong(describeValue(value));
+        throw wrongKind(field, kind, value);
       }
       return;
     case 'bool':
-      if (typeof value !== 'boolean') throw wrong(describeValue(value));
+      if (typeof value !== 'boolean') throw wrongKind(field, kind, value);
       return;
     case 'sha256':
       if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
@@ -125,6 +132,32 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number')
     return Number.isFinite(value) ? `the number ${value}` : String(value);
   return `a value of type ${typeof value}`;
+}
+
+interface ValidationPlan {
+  readonly system: boolean;
+  readonly required: readonly (readonly [string, FieldKind])[];
+  readonly requiredNames: ReadonlySet<string>;
+  readonly optional: ReadonlyMap<string, FieldKind>;
+}
+
+/** The schema table turned into lookup structures once per type (validation runs per event). */
+const plans = new Map<LoggedEventType, ValidationPlan>();
+
+function planFor(type: LoggedEventType): ValidationPlan {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    const schema: EventSchema = EVENT_SCHEMAS[type];
+    const required = Object.entries(schema.required);
+    plan = {
+      system: schema.category === 'system',
+      required,
+      requiredNames: new Set(required.map(([name]) => name)),
+      optional: new Map(Object.entries({ ...COMMON_OPTIONAL_FIELDS, ...schema.optional })),
+    };
+    plans.set(type, plan);
+  }
+  return plan;
 }
 
 /**
@@ -156,31 +189,29 @@ export function validateEvent(
       `event type ${JSON.stringify(type.slice(0, 64))} is unknown; see EVENT_SCHEMAS (or the README table) for the supported types`,
     );
   }
-  const schema = EVENT_SCHEMAS[type];
-  if (schema.category === 'system' && !options.allowSystem) {
+  const plan = planFor(type);
+  if (plan.system && !options.allowSystem) {
     throw new AuditValidationError(
       'type',
       `event type "${type}" is reserved for the audit logger itself`,
     );
   }
-  const optional: Record<string, FieldKind> = {
-    ...COMMON_OPTIONAL_FIELDS,
-    ...('optional' in schema ? schema.optional : {}),
-  };
   const clean: Record<string, unknown> = { type };
-  for (const [field, kind] of Object.entries(schema.required as Record<string, FieldKind>)) {
-    if (!Object.hasOwn(record, field) || record[field] === undefined) {
+  for (const [field, kind] of plan.required) {
+    const value = record[field];
+    if (value === undefined || !Object.hasOwn(record, field)) {
       throw new AuditValidationError(
         field,
         `event "${type}" is missing required field "${field}" (${kindLabel(kind)})`,
       );
     }
-    checkField(field, kind, record[field]);
-    clean[field] = record[field];
+    checkField(field, kind, value);
+    clean[field] = value;
   }
-  for (const field of Object.keys(record)) {
-    if (field === 'type' || Object.hasOwn(schema.required, field)) continue;
-    const kind = optional[field];
+  for (const field in record) {
+    if (!Object.hasOwn(record, field) || field === 'type' || plan.requiredNames.has(field))
+      continue;
+    const kind = plan.optional.get(field);
     if (kind === undefined) {
       throw new AuditValidationError(
         field,
