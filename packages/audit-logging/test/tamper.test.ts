@@ -177,6 +177,19 @@ describe('tamper detection', () => {
     });
   });
 
+  it('the manifest deleted: closed segments are no longer accounted for', async () => {
+    fs.unlinkSync(path.join(dir, 'manifest.ndjson'));
+    expect(await verify()).toMatchObject({ ok: false, reason: 'segment_unlisted' });
+  });
+
+  it('a manifest line forged without the key fails its MAC', async () => {
+    const file = path.join(dir, 'manifest.ndjson');
+    const lines = readLines(file);
+    lines[0] = lines[0]!.replace(/"sha256":"[0-9a-f]{64}"/, `"sha256":"${'0'.repeat(64)}"`);
+    writeLines(file, lines);
+    expect(await verify()).toMatchObject({ ok: false, reason: 'manifest_invalid', firstBadSeq: 1 });
+  });
+
   it('trailing bytes after a closed segment are caught', async () => {
     fs.appendFileSync(segmentPath(dir, 1), ' ');
     expect(await verify()).toMatchObject({ ok: false, reason: 'malformed_record' });
