@@ -57,6 +57,9 @@ describe('redactSecrets: each pattern redacts the secret and keeps the rest', ()
     ['stripe secret key', `stripe ${FAKE.stripe}`, FAKE.stripe],
     ['hugging face token', `hub login ${FAKE.huggingFace}`, FAKE.huggingFace],
     ['npm token', `//registry:_authToken ${FAKE.npm}`, FAKE.npm],
+    ['github token glued to a word', `tokenghp_${'a1B2'.repeat(9)}`, 'a1B2'.repeat(9)],
+    ['aws key id glued to a word', `MYKEY${FAKE.awsKeyId}`, FAKE.awsKeyId.slice(4)],
+    ['hugging face token after underscore', `HF_TOKEN_${FAKE.huggingFace}`, FAKE.huggingFace],
   ];
 
   it.each(cases)('%s', (_name, input, secret) => {
@@ -123,6 +126,8 @@ describe('redactSecrets: near misses are left alone', () => {
     `AKIA${'ABCDEFGHIJKLMNOPQ'} has 17`,
     'ghp_short is not a token',
     'sk-learn is a library',
+    `task-${'0123456789abcdefghijklmnop'} is a task id, not an sk- key`,
+    `risk_live_${'0123456789abcdefgh'} is not a Stripe key`,
     'hf_hub_download fetched the weights',
     'npm_config_cache is set',
     'xoxb-123 is too short',
@@ -202,6 +207,9 @@ describe('redactSecrets: linear time on adversarial input', () => {
     'bearer and spaces': fill('bearer '),
     'token prefixes': fill('ghp_aaaa '),
     'a long token run': `ghp_${'a'.repeat(MB)}`,
+    'repeated AWS prefixes': fill('AKIA'),
+    'repeated separated prefixes': fill('glpat-'),
+    'hugging face prefixes and short bodies': fill('hf_abc'),
     'private key headers': fill('-----BEGIN PRIVATE KEY-----'),
     'ANSI-free control soup': fill('\u0000\u001b['),
   };

@@ -72,7 +72,8 @@ export interface NarrationEvent extends Omit<NarrationFields, 'actor'> {
   hostname?: string;
 }
 
-export type FieldKind = 'required' | 'string' | 'number' | 'device' | 'context';
+/** required: placed first; string: an identifier-like value; text: free text (never cached). */
+export type FieldKind = 'required' | 'string' | 'text' | 'number' | 'device' | 'context';
 
 /** Every field a caller may set, and what kind of value it takes. */
 export const FIELD_KINDS: ReadonlyMap<string, FieldKind> = new Map<string, FieldKind>([
@@ -101,7 +102,7 @@ export const FIELD_KINDS: ReadonlyMap<string, FieldKind> = new Map<string, Field
   ['tokens_in', 'number'],
   ['tokens_out', 'number'],
   ['decode_time_ms', 'number'],
-  ['cute', 'string'],
-  ['story', 'string'],
+  ['cute', 'text'],
+  ['story', 'text'],
   ['context', 'context'],
 ]);

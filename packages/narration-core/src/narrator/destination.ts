@@ -11,8 +11,9 @@ export interface WritableLike {
 
 /**
  * Where lines go:
- * - undefined: standard output (`pino.destination(1)`);
- * - a number: that file descriptor;
+ * - undefined: standard output (`pino.destination(1)`: pino's default, asynchronous writes
+ *   flushed when the process exits);
+ * - a number: that file descriptor, written synchronously;
  * - a string: that file path, appended to, parent folders created, written synchronously so
  *   no line is lost if the process dies (pass `pino.destination({ dest, sync: false })` yourself
  *   for buffered writes, and call `flushSync()` on it before exit);
@@ -23,13 +24,19 @@ export type NarrationDestination = string | number | WritableLike;
 
 export type NarrationFormat = 'json' | 'pretty';
 
+let stdout: WritableLike | undefined;
+
 export function resolveDestination(destination: NarrationDestination | undefined): WritableLike {
-  if (destination === undefined) return pino.destination({ dest: 1 });
+  if (destination === undefined) {
+    // One shared standard-output stream: narrators writing to stdout keep their lines in order.
+    stdout ??= pino.destination({ dest: 1 });
+    return stdout;
+  }
   if (typeof destination === 'number') {
     if (!Number.isInteger(destination) || destination < 0) {
       throw invalidDestination('a negative or fractional file descriptor');
     }
-    return pino.destination({ dest: destination });
+    return pino.destination({ dest: destination, sync: true });
   }
   if (typeof destination === 'string') {
     if (destination.length === 0) throw invalidDestination('an empty path');

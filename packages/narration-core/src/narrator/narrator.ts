@@ -150,12 +150,15 @@ function makeNarrator(
   bindings: Readonly<Record<string, unknown>>,
 ): Narrator {
   const bindingKeys = Object.keys(bindings);
+  // The actor rarely changes per event, so it is a pino binding: serialised once, here, not on
+  // every event. An event that names another actor is written through the root logger.
+  const actorLogger = core.logger.child({ actor });
   // The level is fixed when the narrator is made, so a disabled level gets a function that does
   // nothing at all (pino does the same): a debug() call in production costs one call.
   const emitAt = (level: NarrationLevel): NarrateFn =>
     LEVEL_VALUES[level] < core.minLevel
       ? () => {}
-      : (fields) => emit(core, actor, bindings, bindingKeys, level, fields);
+      : (fields) => emit(core, actorLogger, actor, bindings, bindingKeys, level, fields);
   const info = emitAt('info');
   return {
     actor,
@@ -190,6 +193,7 @@ const problems: string[] = [];
  */
 function emit(
   core: NarratorCore,
+  actorLogger: pino.Logger,
   defaultActor: string,
   bindings: Readonly<Record<string, unknown>>,
   bindingKeys: readonly string[],
@@ -213,23 +217,28 @@ function emit(
     if (admission === undefined) return;
   }
 
-  const event: Record<string, unknown> = {
-    actor,
-    action,
-    target,
-    human: humanField(core, fields.human, actor, action, target),
-  };
+  const human = humanField(core, fields.human, actor, action, target);
+  const ownActor = actor === defaultActor;
+  const event: Record<string, unknown> = ownActor
+    ? { action, target, human }
+    : { actor, action, target, human };
   for (const key of bindingKeys) {
     if (input[key] === undefined) event[key] = bindings[key];
   }
   for (const key in input) {
     const value = input[key];
-    if (value !== undefined) copyField(core, event, key, value, bindings);
+    if (value === undefined) continue;
+    // Fast paths for the common, valid cases; everything else goes through copyField.
+    const kind = FIELD_KINDS.get(key);
+    if (kind === 'string' && typeof value === 'string') event[key] = cleanIdentifier(value);
+    else if (kind === 'number' && typeof value === 'number' && Number.isFinite(value)) {
+      event[key] = value;
+    } else if (kind !== 'required') copyField(core, event, key, value, bindings);
   }
   addCorrelation(event);
   if (admission !== undefined) addDropCounts(event, admission);
   if (problems.length > 0) event.narration_defects = [...problems];
-  core.logger[level](event);
+  (ownActor ? actorLogger : core.logger)[level](event);
 }
 
 function addDropCounts(event: Record<string, unknown>, admission: Admission): void {
@@ -288,7 +297,11 @@ function copyField(
     case 'required':
       return; // already placed first
     case 'string':
-      if (typeof value === 'string') event[key] = cleanField(key, value);
+      if (typeof value === 'string') event[key] = cleanIdentifier(value);
+      else rejectField(core, key, 'must be a string');
+      return;
+    case 'text':
+      if (typeof value === 'string') event[key] = cleanString(value);
       else rejectField(core, key, 'must be a string');
       return;
     case 'number':
@@ -310,11 +323,6 @@ function copyField(
     default:
       rejectField(core, key, 'is not a narration field; put extra data in `context`');
   }
-}
-
-/** Free text (cute, story) is cleaned every time; identifier-like fields go through the cache. */
-function cleanField(key: string, value: string): string {
-  return key === 'cute' || key === 'story' ? cleanString(value) : cleanIdentifier(value);
 }
 
 function rejectField(core: NarratorCore, key: string, what: string): void {

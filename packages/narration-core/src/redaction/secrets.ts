@@ -4,8 +4,9 @@
  *
  * - no nested quantifiers, and every repetition is over a character class, so a failed attempt
  *   can only backtrack within one run of that class;
- * - every rule that starts on a run of token characters is anchored with a lookbehind that
- *   forbids starting in the middle of such a run, so each run is scanned from one start only;
+ * - every rule that could start again inside its own match is anchored with a lookbehind that
+ *   forbids starting in the middle of a run of token characters, so each run is scanned from
+ *   one start only (the alphanumeric-token rule needs no anchor: see there);
  * - quoted values and URL parts are bounded ({0,512}), so a missing closing quote costs at most
  *   512 steps per keyword, not a rescan of the rest of the input;
  * - the private-key rule always succeeds once it starts (it ends at the END line or at the end
@@ -71,31 +72,48 @@ const JWT: RedactionRule = {
 
 // Provider token formats whose prefix identifies them. Lengths follow the providers' documented
 // formats; a shorter lookalike (a near miss) is left alone.
-const PROVIDER_TOKEN: RedactionRule = {
+//
+// Tokens whose body is letters and digits only are found anywhere, even glued to a preceding
+// word ("tokenghp_..."): their body cannot contain the next prefix's "_" or "-", so bodies of
+// different matches never overlap and the unbounded scan stays linear.
+const ALPHANUMERIC_TOKEN: RedactionRule = {
+  name: 'provider-token',
+  pattern: new RegExp(
+    [
+      // AWS access key ids (long-term AKIA, temporary ASIA, and the other IAM unique-id kinds)
+      '(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}(?![A-Z0-9])',
+      // GitHub personal/OAuth/user-to-server/server-to-server/refresh tokens
+      'gh[pousr]_[A-Za-z0-9]{36,}',
+      // Hugging Face access tokens (model downloads), npm tokens
+      'hf_[A-Za-z0-9]{30,}',
+      'npm_[A-Za-z0-9]{36,}',
+    ].join('|'),
+    'g',
+  ),
+  replacement: REDACTED,
+};
+
+// Tokens whose body may contain "_" or "-" must start a word: otherwise "glpat-glpat-glpat-..."
+// would rescan the rest of the run from every prefix (quadratic). Bodies are bounded as well.
+const SEPARATED_TOKEN: RedactionRule = {
   name: 'provider-token',
   pattern: new RegExp(
     [
       '(?<![A-Za-z0-9_-])(?:',
       [
-        // AWS access key ids (long-term AKIA, temporary ASIA, and the other IAM unique-id kinds)
-        '(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}',
         // Google API keys
         'AIza[A-Za-z0-9_-]{35}',
-        // GitHub personal/OAuth/user-to-server/server-to-server/refresh tokens, fine-grained PATs
-        'gh[pousr]_[A-Za-z0-9]{36,251}',
+        // GitHub fine-grained personal access tokens
         'github_pat_[A-Za-z0-9_]{22,255}',
         // GitLab personal access tokens
-        'glpat-[A-Za-z0-9_-]{20,}',
+        'glpat-[A-Za-z0-9_-]{20,255}',
         // Slack bot/user/app/config tokens, and incoming-webhook URLs
-        'xox[abposre]-[A-Za-z0-9-]{10,}',
-        'hooks\\.slack\\.com/services/[A-Za-z0-9/_-]{10,}',
+        'xox[abposre]-[A-Za-z0-9-]{10,255}',
+        'hooks\\.slack\\.com/services/[A-Za-z0-9/_-]{10,255}',
         // OpenAI / Anthropic style secret keys (sk-..., sk-proj-..., sk-ant-...)
-        'sk-[A-Za-z0-9_-]{20,}',
+        'sk-[A-Za-z0-9_-]{20,255}',
         // Stripe secret and restricted keys
-        '(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}',
-        // Hugging Face access tokens (model downloads), npm tokens
-        'hf_[A-Za-z0-9]{30,}',
-        'npm_[A-Za-z0-9]{36}',
+        '(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,255}',
       ].join('|'),
       ')(?![A-Za-z0-9_-])',
     ].join(''),
@@ -121,7 +139,8 @@ const RULES: readonly RedactionRule[] = [
   AUTHORIZATION_HEADER,
   BEARER_OR_BASIC,
   JWT,
-  PROVIDER_TOKEN,
+  ALPHANUMERIC_TOKEN,
+  SEPARATED_TOKEN,
   KEY_VALUE,
 ];
 
