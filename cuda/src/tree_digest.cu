@@ -5,6 +5,7 @@
 
 #include "check.cuh"
 #include "vramseal/sha256_portable.h"
+#include "vramseal/staged_layout.h"
 
 namespace vs {
 namespace cuda {
@@ -12,13 +13,8 @@ namespace {
 
 namespace sha = ::vs::sha256;
 
-// A block owns kThreads consecutive leaves.
-constexpr int kThreads = 128;
-// A staged row is one 64-byte chunk (4 x 16 bytes) plus 16 bytes of padding, so that the eight
-// threads of a quarter-warp reading their rows hit distinct shared-memory banks.
-constexpr int kRowVectors = 5;
-// Each thread moves 4 of the block's kThreads * 4 sixteen-byte vectors per chunk.
-constexpr int kVectorsPerThread = 4;
+using staged::kThreads;
+using staged::kVectorsPerThread;
 
 __device__ void store_digest(const uint8_t digest[32], uint8_t* out) {
 #pragma unroll
@@ -35,7 +31,7 @@ __device__ void store_digest(const uint8_t digest[32], uint8_t* out) {
 __global__ void __launch_bounds__(kThreads)
     leaf_hashes_staged(const uint4* __restrict__ data, uint64_t leaf_size, uint64_t full_leaves,
                        uint8_t* __restrict__ out) {
-  __shared__ uint4 stage[kThreads * kRowVectors];
+  __shared__ uint4 stage[kThreads * staged::kRowVectors];
   const uint64_t first_leaf = uint64_t(blockIdx.x) * kThreads;
   const uint64_t chunks = leaf_size / 64;
   const uint64_t vectors_per_leaf = leaf_size / 16;
@@ -43,18 +39,17 @@ __global__ void __launch_bounds__(kThreads)
 
   auto load_chunk = [&](uint64_t k) {
 #pragma unroll
-    for (int j = 0; j < kVectorsPerThread; ++j) {
-      const unsigned q = threadIdx.x + j * kThreads;
-      const uint64_t leaf = first_leaf + q / 4;
-      next[j] = leaf < full_leaves ? data[leaf * vectors_per_leaf + k * 4 + q % 4]
-                                   : make_uint4(0, 0, 0, 0);
+    for (unsigned j = 0; j < kVectorsPerThread; ++j) {
+      const staged::Slot slot = staged::load_slot(threadIdx.x, j);
+      next[j] = first_leaf + slot.leaf_in_block < full_leaves
+                    ? data[staged::global_vector(first_leaf, slot, vectors_per_leaf, k)]
+                    : make_uint4(0, 0, 0, 0);
     }
   };
   auto stage_chunk = [&]() {
 #pragma unroll
-    for (int j = 0; j < kVectorsPerThread; ++j) {
-      const unsigned q = threadIdx.x + j * kThreads;
-      stage[(q / 4) * kRowVectors + q % 4] = next[j];
+    for (unsigned j = 0; j < kVectorsPerThread; ++j) {
+      stage[staged::stage_index(staged::load_slot(threadIdx.x, j))] = next[j];
     }
   };
 
@@ -68,8 +63,8 @@ __global__ void __launch_bounds__(kThreads)
     if (k + 1 < chunks) load_chunk(k + 1);
     uint32_t chunk[16], w[16];
 #pragma unroll
-    for (int p = 0; p < 4; ++p) {
-      const uint4 v = stage[threadIdx.x * kRowVectors + p];
+    for (unsigned p = 0; p < 4; ++p) {
+      const uint4 v = stage[staged::row_index(threadIdx.x, p)];
       chunk[4 * p] = v.x;
       chunk[4 * p + 1] = v.y;
       chunk[4 * p + 2] = v.z;
