@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure-pnpm.sh
+source scripts/lib/ensure-native-toolchain.sh
 pnpm install --frozen-lockfile --reporter=silent
 pnpm turbo run build --output-logs=errors-only
 node packages/seal-crypto/examples/seal-and-verify.mjs "$@"

@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure-pnpm.sh
+source scripts/lib/ensure-native-toolchain.sh
 
 rm -rf reports && mkdir -p reports/junit
 pnpm install --frozen-lockfile || { echo "pnpm install failed"; echo "0 passed, 1 failed"; exit 1; }
