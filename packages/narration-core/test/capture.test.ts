@@ -33,7 +33,11 @@ describe.concurrent('capture isolation under concurrent tests', () => {
 describe('captureNarration', () => {
   it('returns events exactly as written: sanitised, redacted, with level and provenance', async () => {
     const capture = await captureNarration(() =>
-      narrator.warn({ ...basicFields, human: 'Retry with token=abc123\nnow.' }),
+      narrator.warn({
+        ...basicFields,
+        human: 'Retry with token=abc123\nnow.',
+        context: { attempt: { n: 2 } },
+      }),
     );
     expect(capture.events).toHaveLength(1);
     expect(capture.events[0]).toMatchObject({
@@ -44,6 +48,7 @@ describe('captureNarration', () => {
     });
     expect(Object.isFrozen(capture.events)).toBe(true);
     expect(Object.isFrozen(capture.events[0])).toBe(true);
+    expect(Object.isFrozen((capture.events[0]?.context as { attempt: object }).attempt)).toBe(true);
   });
 
   it('sees events from timers started inside, but nothing after it returned', async () => {

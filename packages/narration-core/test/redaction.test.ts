@@ -110,6 +110,8 @@ describe('redactSecrets: near misses are left alone', () => {
     'bearer authentication failed for the upstream',
     'Bearer token expired; refreshing',
     'basic configuration loaded',
+    'authorization failed for user 7',
+    'see https://hooks.slack.com/services/ for setup',
     'monkey=banana',
     'keyboard: us-intl',
     'tokens_in=512 tokens_out=128',

@@ -21,8 +21,16 @@ export const captureScope = new AsyncLocalStorage<CaptureScope>();
 export function recordWrittenLine(line: string): void {
   let scope = captureScope.getStore();
   if (scope === undefined) return;
-  const event = Object.freeze(JSON.parse(line) as object);
+  const event = deepFreeze(JSON.parse(line) as object);
   for (; scope !== undefined; scope = scope.parent) {
     if (scope.open) scope.events.push(event);
   }
+}
+
+/** Captured events are shared by nested captures, so none of them may change one. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const item of Object.values(value)) {
+    if (typeof item === 'object' && item !== null) deepFreeze(item);
+  }
+  return Object.freeze(value);
 }

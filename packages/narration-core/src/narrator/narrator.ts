@@ -183,8 +183,9 @@ function makeNarrator(
   };
 }
 
-// Defects found while building one event. Reused (emit never re-enters itself: nothing it
-// calls narrates), so a valid event allocates no array; copied when an event has defects.
+// Defects found while building one event. Reused, so a valid event allocates no array; copied
+// into the event before it is handed to pino, so a destination whose write() narrates again
+// cannot disturb it.
 const problems: string[] = [];
 
 /**
@@ -213,7 +214,7 @@ function emit(
 
   let admission: Admission | undefined;
   if (core.limiter !== undefined) {
-    admission = core.limiter.admit(actor, action, Date.now());
+    admission = core.limiter.admit(actor, action, Date.now);
     if (admission === undefined) return;
   }
 

@@ -25,7 +25,8 @@ export interface Admission {
 const NO_DROPS: Admission = Object.freeze({ dropped: 0, droppedOther: 0 });
 
 /**
- * Fixed-window counter per key, remembered in a two-generation LRU: keys live in `recent`; when
+ * Fixed-window counter per key (a window starts when a key is first seen, and again on the
+ * first event after it expired), remembered in a two-generation LRU: keys live in `recent`; when
  * it holds maxKeys/2 keys it becomes `older` and a fresh `recent` starts; a key found in `older`
  * moves back to `recent`; whatever is still in `older` at the next turn is forgotten. So memory
  * stays under maxKeys whatever the number of distinct actor+action pairs, every step is O(1)
@@ -51,16 +52,22 @@ export class RateLimiter {
     this.#generationSize = Math.max(1, Math.floor(options.maxKeys / 2));
   }
 
-  /** Returns undefined to drop the event, or the drop counts to report with it. */
-  admit(actor: string, action: string, now: number): Admission | undefined {
-    const window = this.#windowFor(actor, action, now);
-    if (now - window.windowStart >= this.#windowMs) {
+  /**
+   * Returns undefined to drop the event, or the drop counts to report with it. The clock is
+   * read only when a key is new or its window is full: a window is checked for expiry when it
+   * matters, so the common case costs no clock call and still admits at most `maxPerWindow`
+   * events between two window starts at least `windowMs` apart.
+   */
+  admit(actor: string, action: string, clock: () => number): Admission | undefined {
+    const window = this.#windowFor(actor, action, clock);
+    if (window.admitted >= this.#maxPerWindow) {
+      const now = clock();
+      if (now - window.windowStart < this.#windowMs) {
+        window.dropped++;
+        return undefined;
+      }
       window.windowStart = now;
       window.admitted = 0;
-    }
-    if (window.admitted >= this.#maxPerWindow) {
-      window.dropped++;
-      return undefined;
     }
     window.admitted++;
     if (window.dropped === 0 && this.#droppedForgotten === 0) return NO_DROPS;
@@ -75,7 +82,7 @@ export class RateLimiter {
     return this.#recentCount + this.#olderCount;
   }
 
-  #windowFor(actor: string, action: string, now: number): KeyWindow {
+  #windowFor(actor: string, action: string, clock: () => number): KeyWindow {
     const recent = this.#recent.get(actor)?.get(action);
     if (recent !== undefined) return recent;
     const older = this.#older.get(actor);
@@ -84,7 +91,7 @@ export class RateLimiter {
       older?.delete(action);
       this.#olderCount--;
     } else {
-      window = { windowStart: now, admitted: 0, dropped: 0 };
+      window = { windowStart: clock(), admitted: 0, dropped: 0 };
     }
     if (this.#recentCount >= this.#generationSize) this.#turnGeneration();
     let actions = this.#recent.get(actor);
