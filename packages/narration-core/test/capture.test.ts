@@ -48,7 +48,8 @@ describe('captureNarration', () => {
     });
     expect(Object.isFrozen(capture.events)).toBe(true);
     expect(Object.isFrozen(capture.events[0])).toBe(true);
-    expect(Object.isFrozen((capture.events[0]?.context as { attempt: object }).attempt)).toBe(true);
+    const context = capture.events[0]?.context as { attempt: object };
+    expect(Object.isFrozen(context.attempt)).toBe(true);
   });
 
   it('sees events from timers started inside, but nothing after it returned', async () => {
