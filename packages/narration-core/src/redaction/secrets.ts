@@ -17,9 +17,11 @@
 
 export const REDACTED = '[REDACTED]';
 
-/** A named rule: what it finds and how the match is rewritten. */
+/** A named rule: a cheap literal trigger, what it finds, and how the match is rewritten. */
 interface RedactionRule {
   readonly name: string;
+  /** Every match contains this; text without it skips the rule. */
+  readonly trigger: RegExp;
   readonly pattern: RegExp;
   readonly replacement: string;
 }
@@ -29,6 +31,7 @@ interface RedactionRule {
 // header is key material.
 const PEM_PRIVATE_KEY: RedactionRule = {
   name: 'pem-private-key',
+  trigger: /-----BEGIN /,
   pattern:
     /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g,
   replacement: REDACTED,
@@ -38,6 +41,7 @@ const PEM_PRIVATE_KEY: RedactionRule = {
 // scheme://user:password@host -> scheme://user:[REDACTED]@host
 const URL_PASSWORD: RedactionRule = {
   name: 'url-password',
+  trigger: /:\/\//,
   pattern:
     /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:@/?#]{0,256}:)[^\s@/?#]{1,256}@/g,
   replacement: `$1${REDACTED}@`,
@@ -47,6 +51,7 @@ const URL_PASSWORD: RedactionRule = {
 // without an auth scheme in front of the credentials. The scheme is kept; it is not secret.
 const AUTHORIZATION_HEADER: RedactionRule = {
   name: 'authorization-header',
+  trigger: /authorization/i,
   pattern:
     /(?<![A-Za-z0-9-])((?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?(?:[A-Za-z]{1,20}[ \t]{1,4})?)[^\s"',;]+/gi,
   replacement: `$1${REDACTED}`,
@@ -57,6 +62,7 @@ const AUTHORIZATION_HEADER: RedactionRule = {
 // "bearer authentication failed" is left alone.
 const BEARER_OR_BASIC: RedactionRule = {
   name: 'bearer-token',
+  trigger: /bearer|basic/i,
   pattern:
     /(?<![A-Za-z0-9])(bearer|basic)([ \t]+)(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*/gi,
   replacement: `$1$2${REDACTED}`,
@@ -66,6 +72,7 @@ const BEARER_OR_BASIC: RedactionRule = {
 // with "eyJ" (base64 of '{"'), then an optional signature.
 const JWT: RedactionRule = {
   name: 'jwt',
+  trigger: /eyJ/,
   pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g,
   replacement: REDACTED,
 };
@@ -78,6 +85,7 @@ const JWT: RedactionRule = {
 // different matches never overlap and the unbounded scan stays linear.
 const ALPHANUMERIC_TOKEN: RedactionRule = {
   name: 'provider-token',
+  trigger: /A(?:KI|SI|BI|CC|GP|ID|IP|NP|NV|PK|RO|SC)A|gh[pousr]_|hf_|npm_/,
   pattern: new RegExp(
     [
       // AWS access key ids (long-term AKIA, temporary ASIA, and the other IAM unique-id kinds)
@@ -97,6 +105,7 @@ const ALPHANUMERIC_TOKEN: RedactionRule = {
 // would rescan the rest of the run from every prefix (quadratic). Bodies are bounded as well.
 const SEPARATED_TOKEN: RedactionRule = {
   name: 'provider-token',
+  trigger: /AIza|github_pat_|glpat-|xox[a-z]-|hooks\.slack|sk-|[sr]k_/,
   pattern: new RegExp(
     [
       '(?<![A-Za-z0-9_-])(?:',
@@ -127,6 +136,7 @@ const SEPARATED_TOKEN: RedactionRule = {
 // known prefixes (apikey, accesstoken): "monkey=1" and "tokens_in=5" are not secrets.
 const KEY_VALUE: RedactionRule = {
   name: 'key-value',
+  trigger: /key|token|secret|passw|passphrase|pwd|credential/i,
   pattern:
     /(?<![A-Za-z0-9])((?:api|access|secret|private|client|auth|session|refresh|id)?[_.-]?(?:key|token|secret|password|passwd|passphrase|pwd|credentials?)["']?[ \t]*[:=][ \t]*)("(?:[^"\\\r\n]|\\.){0,512}"|'(?:[^'\\\r\n]|\\.){0,512}'|[^\s"',;&]+)/gi,
   replacement: `$1${REDACTED}`,
@@ -164,7 +174,9 @@ function mayContainSecret(text: string): boolean {
 export function redactSecrets(text: string): string {
   if (!mayContainSecret(text)) return text;
   let out = text;
-  for (const rule of RULES) out = out.replace(rule.pattern, rule.replacement);
+  for (const rule of RULES) {
+    if (rule.trigger.test(out)) out = out.replace(rule.pattern, rule.replacement);
+  }
   return out;
 }
 
