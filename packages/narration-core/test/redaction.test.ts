@@ -217,16 +217,16 @@ describe('redactSecrets: linear time on adversarial input', () => {
   };
 
   it.each(Object.entries(adversarial))(
-    '%s (1 MB) redacts in well under 100 ms (median of 3 runs)',
+    '%s (1 MB) redacts in well under 100 ms (median of 5 runs)',
     (_name, text) => {
       const times: number[] = [];
-      for (let run = 0; run < 3; run++) {
+      for (let run = 0; run < 5; run++) {
         const start = performance.now();
         redactSecrets(text);
         times.push(performance.now() - start);
       }
       times.sort((a, b) => a - b);
-      expect(times[1]).toBeLessThan(100);
+      expect(times[2]).toBeLessThan(100);
     },
   );
 });
