@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import {
   AuditClosedError,
@@ -100,6 +102,23 @@ describe('AuditLogger basics', () => {
     await log.close();
     const again = await openLogger(dir);
     await again.close();
+  });
+
+  it('refuses a second writer process while the first is alive', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    const child = fileURLToPath(new URL('./fixtures/emit-child.ts', import.meta.url));
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=@vramseal/source', '--import', 'tsx', child, dir, '0', TOKEN],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`open for writing by process ${process.pid}`));
+    await log.close();
   });
 
   it('rejects emit after close with AuditClosedError and an invalid event with the field name', async () => {

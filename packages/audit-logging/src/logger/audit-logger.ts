@@ -119,8 +119,11 @@ function utcDay(iso: string): string {
   return iso.slice(0, 10);
 }
 
-/** Takes the single-writer lock, stealing it from a dead process (its pid no longer exists). */
-function acquireLock(dir: string): void {
+/**
+ * Takes the single-writer lock, stealing it from a dead process (its pid no longer exists).
+ * Returns the directory's real path, the key under which this process holds it.
+ */
+function acquireLock(dir: string): string {
   const real = fs.realpathSync(dir);
   if (heldDirs.has(real)) {
     throw new AuditConfigError(
@@ -148,6 +151,7 @@ function acquireLock(dir: string): void {
     fs.closeSync(fd);
   }
   heldDirs.add(real);
+  return real;
 }
 
 function isAlive(pid: number): boolean {
@@ -195,7 +199,11 @@ export class AuditLogger {
   private closed = false;
   private broken: AuditError | undefined;
 
-  private constructor(options: AuditLoggerOptions, state: RecoveredState) {
+  private constructor(
+    options: AuditLoggerOptions,
+    state: RecoveredState,
+    private readonly realDir: string,
+  ) {
     this.dir = options.dir;
     this.serviceId = options.serviceId;
     this.durability = options.durability ?? 'immediate';
@@ -274,7 +282,7 @@ export class AuditLogger {
         error,
       );
     }
-    acquireLock(options.dir);
+    const realDir = acquireLock(options.dir);
     let logger: AuditLogger;
     try {
       const state = recoverLog(options.dir, options.key);
@@ -284,7 +292,7 @@ export class AuditLogger {
           `${options.dir} holds the log of service "${state.serviceId}", not "${options.serviceId}"; use one directory per service`,
         );
       }
-      logger = new AuditLogger(options, state);
+      logger = new AuditLogger(options, state, realDir);
       logger.openSegment();
       for (const repair of state.repairs) {
         logger.commit([
@@ -299,7 +307,7 @@ export class AuditLogger {
         ]);
       }
     } catch (error) {
-      heldDirs.delete(fs.realpathSync(options.dir));
+      heldDirs.delete(realDir);
       if (error instanceof AuditError) throw error;
       if (error instanceof UnsafePathError) throw new AuditConfigError('dir', error.message, error);
       throw new AuditConfigError(
@@ -394,7 +402,7 @@ export class AuditLogger {
       } catch {
         // Already gone: nothing to release.
       }
-      heldDirs.delete(fs.realpathSync(this.dir));
+      heldDirs.delete(this.realDir);
     }
   }
 
