@@ -38,12 +38,8 @@ export {
   type Severity,
 } from './events/schema.js';
 export { MAX_FIELD_BYTES, validateEvent } from './events/validate.js';
-export {
-  AuditLogger,
-  type AuditLoggerOptions,
-  type AuditReceipt,
-  type Durability,
-} from './logger/audit-logger.js';
+export { AuditLogger, type AuditReceipt } from './logger/audit-logger.js';
+export type { AuditLoggerOptions, Durability } from './logger/options.js';
 export {
   type VerifyFailure,
   type VerifyOptions,

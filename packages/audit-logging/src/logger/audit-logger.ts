@@ -6,10 +6,10 @@ import {
   consistencyProof as buildConsistencyProof,
   inclusionProof as buildInclusionProof,
   leafHash,
-  SecretKey,
+  type SecretKey,
 } from '@vramseal/seal-crypto';
 import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
-import { type CheckpointSigningKey, toSigningKey } from '../checkpoint/keys.js';
+import { toSigningKey } from '../checkpoint/keys.js';
 import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { type AuditRecord, computeMac, encodeRecord, GENESIS_MAC } from '../envelope/record.js';
@@ -21,9 +21,9 @@ import {
   AuditWriteError,
 } from '../errors.js';
 import { type AuditEvent, EVENT_SCHEMAS, type LoggedEvent } from '../events/schema.js';
-import { validateEvent, validateTextOption } from '../events/validate.js';
+import { validateEvent } from '../events/validate.js';
 import type { MerkleAccumulator } from '../merkle/accumulator.js';
-import { CHECKPOINT_FILE, LOCK_FILE, MANIFEST_FILE, segmentName } from '../storage/layout.js';
+import { CHECKPOINT_FILE, MANIFEST_FILE, segmentName } from '../storage/layout.js';
 import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/manifest.js';
 import {
   ensureSecureDir,
@@ -32,38 +32,17 @@ import {
   UnsafePathError,
   writeFully,
 } from '../storage/secure-fs.js';
+import { acquireWriterLock, forgetWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
 import type { LeafStore } from './leaf-store.js';
+import {
+  type AuditLoggerOptions,
+  checkOpenOptions,
+  DEFAULT_BATCH,
+  DEFAULT_CHECKPOINT_EVERY,
+  type Durability,
+  positiveInt,
+} from './options.js';
 import { type RecoveredState, recoverLog } from './recovery.js';
-
-/**
- * When `emit` resolves:
- * - `immediate`: after the event's own write + fdatasync (one fsync per event)
- * - `batched`: after the group commit that contains it, on `batch.maxEvents` queued events or
- *   `batch.maxDelayMs` after the first queued one (a real timer), whichever is first
- * - `hybrid`: like `batched`, but a `critical` event commits the queue (itself included) at once
- */
-export type Durability = 'immediate' | 'batched' | 'hybrid';
-
-export interface AuditLoggerOptions {
-  /** Log directory; created with mode 0700. Symlinks are refused. */
-  readonly dir: string;
-  /** Written into every record; a directory belongs to one service. */
-  readonly serviceId: string;
-  /** Audit MAC key: `deriveKey(secret, 'audit')` from @vramseal/seal-crypto. */
-  readonly key: SecretKey;
-  readonly durability?: Durability;
-  readonly batch?: { readonly maxEvents?: number; readonly maxDelayMs?: number };
-  /** Start a new segment when the next commit would pass `maxBytes`, and/or at UTC midnight. */
-  readonly rotation?: { readonly maxBytes?: number; readonly daily?: boolean };
-  /** Write a checkpoint every N records (default 1000), and always on close. */
-  readonly checkpointEvery?: number;
-  /** Ed25519 private key for checkpoints: KeyObject, PKCS#8 PEM, or 32-byte seed. */
-  readonly signingKey?: CheckpointSigningKey;
-  /** Called with every write failure (also delivered as the rejection of the affected `emit`s). */
-  readonly onError?: (error: AuditError) => void;
-  /** Time source (tests use it to cross midnight). Default: `() => new Date()`. */
-  readonly clock?: () => Date;
-}
 
 /** Proof that an event is durable: where it sits in the log. */
 export interface AuditReceipt {
@@ -81,86 +60,11 @@ interface Pending {
   readonly reject: (error: AuditError) => void;
 }
 
-const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
-const DEFAULT_CHECKPOINT_EVERY = 1000;
 /** Bound on committed-but-unhashed records (their bytes stay in memory until hashed). */
 const MAX_UNHASHED_RECORDS = 4096;
-const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
-const heldDirs = new Set<string>();
-
-function positiveInt(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new AuditConfigError(
-      option,
-      `${option} must be a positive integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function checkKey(key: unknown): SecretKey {
-  if (!(key instanceof SecretKey)) {
-    throw new AuditConfigError(
-      'key',
-      "key must be a SecretKey from deriveKey(secret, 'audit') or loadKeyFile(path, 'audit')",
-    );
-  }
-  if (key.purpose !== 'audit') {
-    throw new AuditConfigError(
-      'key',
-      `key ${key.id} was derived for "${key.purpose}"; the audit log needs deriveKey(secret, 'audit')`,
-    );
-  }
-  return key;
-}
 
 function utcDay(iso: string): string {
   return iso.slice(0, 10);
-}
-
-/**
- * Takes the single-writer lock, stealing it from a dead process (its pid no longer exists).
- * Returns the directory's real path, the key under which this process holds it.
- */
-function acquireLock(dir: string): string {
-  const real = fs.realpathSync(dir);
-  if (heldDirs.has(real)) {
-    throw new AuditConfigError(
-      'dir',
-      `${dir} is already open for writing in this process; share that AuditLogger`,
-    );
-  }
-  const file = path.join(dir, LOCK_FILE);
-  try {
-    const old = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    if (Number.isSafeInteger(old) && old !== process.pid && isAlive(old)) {
-      throw new AuditConfigError(
-        'dir',
-        `${dir} is open for writing by process ${old}; only one writer may append to a log`,
-      );
-    }
-  } catch (error) {
-    if (error instanceof AuditConfigError) throw error;
-  }
-  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
-  try {
-    fs.writeSync(fd, String(process.pid));
-  } finally {
-    fs.closeSync(fd);
-  }
-  heldDirs.add(real);
-  return real;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -249,30 +153,7 @@ export class AuditLogger {
    * `audit_log_repaired` event), and resumes the chain from the last record on disk.
    */
   static async open(options: AuditLoggerOptions): Promise<AuditLogger> {
-    if (typeof options !== 'object' || options === null) {
-      throw new AuditConfigError(
-        'options',
-        'AuditLogger.open needs an options object: { dir, serviceId, key }',
-      );
-    }
-    if (typeof options.dir !== 'string' || options.dir.length === 0) {
-      throw new AuditConfigError('dir', 'dir must be the path of the log directory');
-    }
-    try {
-      validateTextOption('serviceId', options.serviceId);
-    } catch (error) {
-      throw new AuditConfigError('serviceId', (error as Error).message);
-    }
-    checkKey(options.key);
-    if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
-      throw new AuditConfigError(
-        'durability',
-        `durability must be one of ${DURABILITIES.join(', ')}, got ${String(options.durability)}`,
-      );
-    }
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw new AuditConfigError('onError', 'onError must be a function');
-    }
+    checkOpenOptions(options);
     try {
       ensureSecureDir(options.dir);
     } catch (error) {
@@ -282,7 +163,7 @@ export class AuditLogger {
         error,
       );
     }
-    const realDir = acquireLock(options.dir);
+    const realDir = acquireWriterLock(options.dir);
     let logger: AuditLogger;
     try {
       const state = recoverLog(options.dir, options.key);
@@ -307,7 +188,7 @@ export class AuditLogger {
         ]);
       }
     } catch (error) {
-      heldDirs.delete(realDir);
+      forgetWriterLock(realDir);
       if (error instanceof AuditError) throw error;
       if (error instanceof UnsafePathError) throw new AuditConfigError('dir', error.message, error);
       throw new AuditConfigError(
@@ -397,12 +278,7 @@ export class AuditLogger {
       throw failure;
     } finally {
       if (this.segmentFd >= 0) fs.closeSync(this.segmentFd);
-      try {
-        fs.unlinkSync(path.join(this.dir, LOCK_FILE));
-      } catch {
-        // Already gone: nothing to release.
-      }
-      heldDirs.delete(this.realDir);
+      releaseWriterLock(this.dir, this.realDir);
     }
   }
 

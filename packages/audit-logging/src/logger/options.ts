@@ -1,0 +1,98 @@
+import { SecretKey } from '@vramseal/seal-crypto';
+import { type CheckpointSigningKey, toSigningKey } from '../checkpoint/keys.js';
+import { AuditConfigError, type AuditError } from '../errors.js';
+import { validateTextOption } from '../events/validate.js';
+
+/**
+ * When `emit` resolves:
+ * - `immediate`: after the event's own write + fdatasync (one fsync per event)
+ * - `batched`: after the group commit that contains it, on `batch.maxEvents` queued events or
+ *   `batch.maxDelayMs` after the first queued one (a real timer), whichever is first
+ * - `hybrid`: like `batched`, but a `critical` event commits the queue (itself included) at once
+ */
+export type Durability = 'immediate' | 'batched' | 'hybrid';
+
+export interface AuditLoggerOptions {
+  /** Log directory; created with mode 0700. Symlinks are refused. */
+  readonly dir: string;
+  /** Written into every record; a directory belongs to one service. */
+  readonly serviceId: string;
+  /** Audit MAC key: `deriveKey(secret, 'audit')` from @vramseal/seal-crypto. */
+  readonly key: SecretKey;
+  readonly durability?: Durability;
+  readonly batch?: { readonly maxEvents?: number; readonly maxDelayMs?: number };
+  /** Start a new segment when the next commit would pass `maxBytes`, and/or at UTC midnight. */
+  readonly rotation?: { readonly maxBytes?: number; readonly daily?: boolean };
+  /** Write a checkpoint every N records (default 1000), and always on close. */
+  readonly checkpointEvery?: number;
+  /** Ed25519 private key for checkpoints: KeyObject, PKCS#8 PEM, or 32-byte seed. */
+  readonly signingKey?: CheckpointSigningKey;
+  /** Called with every write failure (also delivered as the rejection of the affected `emit`s). */
+  readonly onError?: (error: AuditError) => void;
+  /** Time source (tests use it to cross midnight). Default: `() => new Date()`. */
+  readonly clock?: () => Date;
+}
+
+export const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
+
+export function positiveInt(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new AuditConfigError(
+      option,
+      `${option} must be a positive integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkKey(key: unknown): SecretKey {
+  if (!(key instanceof SecretKey)) {
+    throw new AuditConfigError(
+      'key',
+      "key must be a SecretKey from deriveKey(secret, 'audit') or loadKeyFile(path, 'audit')",
+    );
+  }
+  if (key.purpose !== 'audit') {
+    throw new AuditConfigError(
+      'key',
+      `key ${key.id} was derived for "${key.purpose}"; the audit log needs deriveKey(secret, 'audit')`,
+    );
+  }
+  return key;
+}
+
+/** Checks what `open` needs before touching the disk; each error names its option. */
+export function checkOpenOptions(options: AuditLoggerOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new AuditConfigError(
+      'options',
+      'AuditLogger.open needs an options object: { dir, serviceId, key }',
+    );
+  }
+  if (typeof options.dir !== 'string' || options.dir.length === 0) {
+    throw new AuditConfigError('dir', 'dir must be the path of the log directory');
+  }
+  try {
+    validateTextOption('serviceId', options.serviceId);
+  } catch (error) {
+    throw new AuditConfigError('serviceId', (error as Error).message);
+  }
+  checkKey(options.key);
+  if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
+    throw new AuditConfigError(
+      'durability',
+      `durability must be one of ${DURABILITIES.join(', ')}, got ${String(options.durability)}`,
+    );
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new AuditConfigError('onError', 'onError must be a function');
+  }
+  positiveInt('batch.maxEvents', options.batch?.maxEvents, DEFAULT_BATCH.maxEvents);
+  positiveInt('batch.maxDelayMs', options.batch?.maxDelayMs, DEFAULT_BATCH.maxDelayMs);
+  positiveInt('rotation.maxBytes', options.rotation?.maxBytes, 1);
+  positiveInt('checkpointEvery', options.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
+  if (options.signingKey !== undefined) toSigningKey(options.signingKey);
+}
