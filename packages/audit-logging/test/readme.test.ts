@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { COMMON_OPTIONAL_FIELDS, EVENT_SCHEMAS, type FieldKind } from '@vramseal/audit-logging';
 import { describe, expect, it } from 'vitest';
 
@@ -66,5 +70,25 @@ describe('README', () => {
       return;
     }
     expect(normalize(current)).toBe(normalize(expected));
+  });
+
+  it('opens with an example that runs and prints what its comments say', () => {
+    const readme = fs.readFileSync(readmePath, 'utf8');
+    const start = readme.indexOf('```ts\n') + 6;
+    const example = readme.slice(start, readme.indexOf('```\n', start));
+    // The example is plain JavaScript in a ts fence: run it as a module from the package root.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vramseal-readme-'));
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=@vramseal/source', '--import', 'tsx', '--input-type=module', '-e', example],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: scratch }, // where the example's mkdtemp lands
+      },
+    );
+    fs.rmSync(scratch, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1 segment-000001.ndjson\ntrue 2 null null\n');
   });
 });
