@@ -1,8 +1,10 @@
 // pnpm bench: throughput of seal-crypto's hashing against named baselines, all measured in this
 // one run on the same bytes (the machine is shared and noisy, so only the ratios are comparable).
-// Each case runs interleaved with its baseline, several rounds; the median round counts.
+// Each case runs interleaved with its baseline for several rounds. Printed: MB/s of the median
+// round, and the ratio to the baseline for the median and for the best (fastest) round of each:
+// other processes on the machine slow some rounds, and the best round is the least disturbed.
 import { createHash, createHmac, randomFillSync } from 'node:crypto';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import {
@@ -17,6 +19,7 @@ import {
 } from '@vramseal/seal-crypto';
 
 const MiB = 2 ** 20;
+// BENCH_ROUNDS sets the rounds; BENCH_VERBOSE=1 also prints every round's time.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
 interface Case {
@@ -36,39 +39,54 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Runs the cases round-robin, ROUNDS times after one warm-up, and returns median seconds each. */
-async function compare(cases: Case[], rounds = ROUNDS): Promise<number[]> {
+interface Timing {
+  median: number;
+  best: number;
+}
+
+/** Runs the cases round-robin, `rounds` times after one warm-up; seconds per case. */
+async function compare(cases: Case[], rounds = ROUNDS): Promise<Timing[]> {
   for (const c of cases) await timeOnce(c);
   const samples: number[][] = cases.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < cases.length; i++) samples[i]!.push(await timeOnce(cases[i]!));
   }
-  return samples.map(median);
+  if (process.env.BENCH_VERBOSE) {
+    cases.forEach((c, i) => {
+      const rounds = samples[i]!.map((s) => (s * 1e3).toFixed(0)).join(' ');
+      console.log(`    rounds (ms) of ${c.name}: ${rounds}`);
+    });
+  }
+  return samples.map((s) => ({ median: median(s), best: Math.min(...s) }));
 }
 
-function report(title: string, cases: Case[], seconds: number[]): void {
+function ratios(baseline: Timing, t: Timing): string {
+  const med = (baseline.median / t.median).toFixed(2);
+  const best = (baseline.best / t.best).toFixed(2);
+  return `${med}x baseline (best rounds: ${best}x)`;
+}
+
+function report(title: string, cases: Case[], timings: Timing[]): void {
   console.log(`\n${title}`);
-  const baseline = seconds[0]!;
+  const baseline = timings[0]!;
   cases.forEach((c, i) => {
-    const s = seconds[i]!;
-    const mbps = (c.bytes / 1e6 / s).toFixed(0).padStart(6);
-    const ratio = (baseline / s).toFixed(2);
-    const tag = i === 0 ? '(baseline)' : `${ratio}x baseline`;
-    console.log(
-      `  ${c.name.padEnd(46)} ${mbps} MB/s  ${(s * 1e3).toFixed(1).padStart(8)} ms  ${tag}`,
-    );
+    const t = timings[i]!;
+    const mbps = (c.bytes / 1e6 / t.median).toFixed(0).padStart(6);
+    const ms = (t.median * 1e3).toFixed(1).padStart(7);
+    const tag = i === 0 ? '(baseline)' : ratios(baseline, t);
+    console.log(`  ${c.name.padEnd(46)} ${mbps} MB/s ${ms} ms  ${tag}`);
   });
 }
 
-function opsReport(title: string, cases: Case[], seconds: number[], ops: number): void {
+function opsReport(title: string, cases: Case[], timings: Timing[], ops: number): void {
   console.log(`\n${title}`);
-  const baseline = seconds[0]!;
+  const baseline = timings[0]!;
   cases.forEach((c, i) => {
-    const s = seconds[i]!;
-    const perSecond = Math.round(ops / s)
+    const t = timings[i]!;
+    const perSecond = Math.round(ops / t.median)
       .toLocaleString('en-US')
       .padStart(10);
-    const tag = i === 0 ? '(baseline)' : `${(baseline / s).toFixed(2)}x baseline`;
+    const tag = i === 0 ? '(baseline)' : ratios(baseline, t);
     console.log(`  ${c.name.padEnd(46)} ${perSecond} ops/s  ${tag}`);
   });
 }
@@ -82,6 +100,12 @@ const keyBytes = randomFillSync(new Uint8Array(32));
 
 console.log(
   `seal-crypto bench: node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), median of ${ROUNDS} rounds`,
+);
+// Other work on the machine shows up here; the ratios are only meaningful when it is low.
+console.log(
+  `load average before the run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
 );
 
 // 1. Flat SHA-256: our wrapper against node:crypto called directly, and against @noble/hashes.
@@ -203,4 +227,9 @@ console.log(
   opsReport('hmac-sha256, small messages', small, await compare(small, 5), N);
 }
 
+console.log(
+  `\nload average after the run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 await shutdownTreeDigestPool();

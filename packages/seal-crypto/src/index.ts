@@ -21,6 +21,6 @@ export type {
   TreeDigestOptions,
   TreeDigestSyncOptions,
 } from './tree-digest/options.js';
-export { shutdownTreeDigestPool, treeDigestPoolSize } from './tree-digest/pool.js';
-export { treeDigest } from './tree-digest/tree-digest.js';
+export { treeDigestPoolSize } from './tree-digest/pool.js';
+export { shutdownTreeDigestPool, treeDigest } from './tree-digest/tree-digest.js';
 export { treeDigestSync } from './tree-digest/tree-digest-sync.js';

@@ -137,14 +137,6 @@ export function hashPool(): HashPool {
   return pool;
 }
 
-/**
- * Stops every treeDigest worker thread (pending digests reject with TREE_DIGEST_WORKER_FAILED).
- * Optional: idle workers never keep the process alive. The next treeDigest starts fresh ones.
- */
-export function shutdownTreeDigestPool(): Promise<void> {
-  return pool.shutdown();
-}
-
 /** How many treeDigest worker threads are running now (for tests and diagnostics). */
 export function treeDigestPoolSize(): number {
   return pool.size;

@@ -47,7 +47,6 @@ function hashChunksInWorkers(
   const chunkCount = Math.ceil(data.length / chunkSize);
   const results: Uint8Array[] = new Array(chunkCount);
   const shared = isShared(data.buffer);
-  const spareBuffers: ArrayBuffer[] = [];
   const maxInFlight = threads * 2;
   const pool = hashPool();
 
@@ -63,7 +62,7 @@ function hashChunksInWorkers(
         returnBuffer: false,
       };
     }
-    const buffer = spareBuffers.pop() ?? new ArrayBuffer(chunkSize);
+    const buffer = takeChunkBuffer(chunkSize);
     new Uint8Array(buffer, 0, length).set(data.subarray(offset, offset + length));
     return { buffer, byteOffset: 0, byteLength: length, leafSize, subtreeRoot, returnBuffer: true };
   };
@@ -82,7 +81,7 @@ function hashChunksInWorkers(
           (result) => {
             inFlight--;
             results[chunk] = result.hashes;
-            if (result.buffer !== null) spareBuffers.push(result.buffer);
+            if (result.buffer !== null) keepChunkBuffer(result.buffer, maxInFlight);
             if (next === chunkCount && inFlight === 0) resolve(splitHashes(results));
             else pump();
           },
@@ -95,6 +94,32 @@ function hashChunksInWorkers(
     };
     pump();
   });
+}
+
+// Chunk buffers come back from the workers and are kept for the next chunk and the next call:
+// fresh memory costs page faults and zeroing on every call. At most a few (2 per thread) are kept.
+const spareBuffers: ArrayBuffer[] = [];
+
+function takeChunkBuffer(size: number): ArrayBuffer {
+  while (spareBuffers.length > 0) {
+    const buffer = spareBuffers.pop()!;
+    if (buffer.byteLength === size) return buffer;
+  }
+  return new ArrayBuffer(size);
+}
+
+function keepChunkBuffer(buffer: ArrayBuffer, limit: number): void {
+  if (spareBuffers.length < limit) spareBuffers.push(buffer);
+}
+
+/**
+ * Stops every treeDigest worker thread (pending digests reject with TREE_DIGEST_WORKER_FAILED)
+ * and drops the kept chunk buffers. Optional: idle workers never keep the process alive. The next
+ * treeDigest starts fresh ones.
+ */
+export function shutdownTreeDigestPool(): Promise<void> {
+  spareBuffers.length = 0;
+  return hashPool().shutdown();
 }
 
 /** Flattens the per-chunk hash blocks into one list of 32-byte views, in chunk order. */
