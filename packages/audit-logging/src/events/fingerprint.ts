@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@vramseal/seal-crypto';
 import { AuditValidationError } from '../errors.js';
+
+const utf8 = new TextEncoder();
 
 /**
  * The only form in which a token may appear in the audit log: `sha256:` + the first 16 hex digits
@@ -13,5 +15,6 @@ export function tokenFingerprint(token: string | Uint8Array): string {
       'tokenFingerprint(token): token must be a string or Uint8Array',
     );
   }
-  return `sha256:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  const bytes = typeof token === 'string' ? utf8.encode(token) : token;
+  return `sha256:${sha256Hex(bytes).slice(0, 16)}`;
 }
