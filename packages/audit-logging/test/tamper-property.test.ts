@@ -48,4 +48,25 @@ describe('any single-byte change to a segment is detected (property)', () => {
       { numRuns: 60 },
     );
   });
+
+  // Found by the property above (1 run in ~20,000): a record's newline edited into a CR (0x0D)
+  // used to pass, because readline also ends lines at a lone CR. Every newline, every time.
+  it('a newline edited into CR, TAB or space is found at its record', async () => {
+    const newlines = [...original.entries()].filter(([, byte]) => byte === 0x0a).map(([at]) => at);
+    for (const at of newlines) {
+      for (const replacement of [0x0d, 0x09, 0x20]) {
+        const tampered = Buffer.from(original);
+        tampered[at] = replacement;
+        fs.writeFileSync(segmentPath(dir), tampered);
+        try {
+          const report = await verifyAuditLog(dir, { key: auditKey });
+          const line = original.subarray(0, at).toString().split('\n').length;
+          expect(report.ok, `newline at ${at} -> 0x${replacement.toString(16)}`).toBe(false);
+          expect(report.firstBadSeq).toBe(line);
+        } finally {
+          fs.writeFileSync(segmentPath(dir), original);
+        }
+      }
+    }
+  });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { leafHash, type SecretKey } from '@vramseal/seal-crypto';
 import {
   type Checkpoint,
@@ -93,7 +92,7 @@ class Stop {
 }
 
 /**
- * Streams every segment (readline, one line in memory at a time) and checks, in order: record
+ * Streams every segment (one line in memory at a time) and checks, in order: record
  * shape and canonical form, seq continuity, the prevMac chain, each MAC (with `key`), every
  * checkpoint's root and signature (with `publicKey`), every closed segment against the manifest,
  * and that no checkpoint covers records the files no longer hold. Stops at the first problem.
@@ -501,8 +500,10 @@ function gapStop(jump: { expected: number; found: number; file: string }): Stop 
 }
 
 /**
- * Lines of a file as a stream (readline over a read stream opened without following symlinks),
- * each with its raw bytes and whether it ended in a newline. `hash` sees the exact file bytes.
+ * Lines of a file as a stream (a read stream opened without following symlinks), split on LF
+ * (0x0A) only, each with its exact raw bytes and whether it ended in a newline. Not readline:
+ * readline also ends lines at a lone CR, so a newline edited into a CR would split the same way and
+ * hide the edit. `hash` sees the exact file bytes.
  */
 async function* lines(
   file: string,
@@ -515,26 +516,26 @@ async function* lines(
     throw new AuditUnreadableError(`cannot open ${file}: ${(error as Error).message}`, error);
   }
   const stream = handle.createReadStream();
-  let lastByte = 10;
-  stream.on('data', (chunk) => {
-    const buf = chunk as Buffer;
-    if (buf.length > 0) lastByte = buf[buf.length - 1]!;
-    hash?.update(buf);
-  });
-  const rl = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   try {
-    const it = rl[Symbol.asyncIterator]();
-    let next = await it.next();
-    while (!next.done) {
-      const following = await it.next();
-      const line = next.value as string;
-      // Only the final line can lack its newline; readline hides that, the last chunk tells.
-      const terminated = !following.done || lastByte === 10;
-      yield { line, raw: Buffer.from(line, 'utf8'), terminated };
-      next = following;
+    let pending: Buffer[] = [];
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      hash?.update(buf);
+      let start = 0;
+      for (let lf = buf.indexOf(10, start); lf !== -1; lf = buf.indexOf(10, start)) {
+        pending.push(buf.subarray(start, lf));
+        const raw = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        pending = [];
+        yield { line: raw.toString('utf8'), raw, terminated: true };
+        start = lf + 1;
+      }
+      if (start < buf.length) pending.push(buf.subarray(start));
+    }
+    if (pending.length > 0) {
+      const raw = Buffer.concat(pending);
+      yield { line: raw.toString('utf8'), raw, terminated: false };
     }
   } finally {
-    rl.close();
     stream.destroy();
     await handle.close().catch(() => {});
   }
