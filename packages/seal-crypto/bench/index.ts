@@ -4,7 +4,8 @@
 // round, and the ratio to the baseline for the median and for the best (fastest) round of each:
 // other processes on the machine slow some rounds, and the best round is the least disturbed.
 import { createHash, createHmac, randomFillSync } from 'node:crypto';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import {
@@ -45,7 +46,35 @@ interface Timing {
 }
 
 /** Runs the cases round-robin, `rounds` times after one warm-up; seconds per case. */
+/** Busy CPU-seconds of the whole machine so far (Linux /proc/stat; 0 elsewhere). */
+function machineBusySeconds(): number {
+  if (!existsSync('/proc/stat')) return 0;
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100
+  );
+}
+
+/** Share of the CPUs other processes used during the last compare(): ratios mean little above ~5%. */
+let otherLoad = '';
+
 async function compare(cases: Case[], rounds = ROUNDS): Promise<Timing[]> {
+  const wallStart = process.hrtime.bigint();
+  const busyStart = machineBusySeconds();
+  const ownStart = process.cpuUsage();
+  const timings = await measure(cases, rounds);
+  const wall = Number(process.hrtime.bigint() - wallStart) / 1e9;
+  const own = process.cpuUsage(ownStart);
+  const others = machineBusySeconds() - busyStart - (own.user + own.system) / 1e6;
+  const share = Math.max(0, others / (wall * availableParallelism()));
+  otherLoad = existsSync('/proc/stat')
+    ? ` [other processes: ${(share * 100).toFixed(0)}% of the CPUs]`
+    : '';
+  return timings;
+}
+
+async function measure(cases: Case[], rounds: number): Promise<Timing[]> {
   for (const c of cases) await timeOnce(c);
   const samples: number[][] = cases.map(() => []);
   for (let r = 0; r < rounds; r++) {
@@ -67,7 +96,7 @@ function ratios(baseline: Timing, t: Timing): string {
 }
 
 function report(title: string, cases: Case[], timings: Timing[]): void {
-  console.log(`\n${title}`);
+  console.log(`\n${title}${otherLoad}`);
   const baseline = timings[0]!;
   cases.forEach((c, i) => {
     const t = timings[i]!;
@@ -79,7 +108,7 @@ function report(title: string, cases: Case[], timings: Timing[]): void {
 }
 
 function opsReport(title: string, cases: Case[], timings: Timing[], ops: number): void {
-  console.log(`\n${title}`);
+  console.log(`\n${title}${otherLoad}`);
   const baseline = timings[0]!;
   cases.forEach((c, i) => {
     const t = timings[i]!;
@@ -100,12 +129,6 @@ const keyBytes = randomFillSync(new Uint8Array(32));
 
 console.log(
   `seal-crypto bench: node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), median of ${ROUNDS} rounds`,
-);
-// Other work on the machine shows up here; the ratios are only meaningful when it is low.
-console.log(
-  `load average before the run: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
 );
 
 // 1. Flat SHA-256: our wrapper against node:crypto called directly, and against @noble/hashes.
@@ -227,9 +250,4 @@ console.log(
   opsReport('hmac-sha256, small messages', small, await compare(small, 5), N);
 }
 
-console.log(
-  `\nload average after the run: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
 await shutdownTreeDigestPool();
