@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { format, inspect } from 'node:util';
 import {
   deriveKey,
   HKDF_SALT,
@@ -122,6 +122,11 @@ describe('SecretKey never shows its bytes', () => {
     ['JSON.stringify', () => JSON.stringify({ key })],
     ['util.inspect', () => inspect(key, { showHidden: true, depth: 10 })],
     ['util.inspect of a container', () => inspect({ nested: [key] })],
+    [
+      'util.inspect without custom inspect',
+      () => inspect(key, { customInspect: false, showHidden: true }),
+    ],
+    ['console-style formatting', () => format('%o %O %s %j', key, key, key, key)],
     ['Object.entries', () => JSON.stringify(Object.entries(key))],
     ['structuredClone', () => inspect(structuredClone(key), { showHidden: true })],
   ])('%s shows only the id', (_how, render) => {
