@@ -7,6 +7,8 @@ export interface HashJob {
   byteOffset: number;
   byteLength: number;
   leafSize: number;
+  /** The bytes are [0x00 | leaf] records (the copy path writes them so), not bare leaves. */
+  prefixed: boolean;
   /** Return only the Merkle Tree Hash of the chunk's leaves instead of every leaf hash. */
   subtreeRoot: boolean;
   /** Transfer `buffer` to the worker and have it sent back for reuse (plain ArrayBuffers only). */

@@ -58,13 +58,26 @@ function hashChunksInWorkers(
         byteOffset,
         byteLength: length,
         leafSize,
+        prefixed: false,
         subtreeRoot,
         returnBuffer: false,
       };
     }
-    const buffer = takeChunkBuffer(chunkSize);
-    new Uint8Array(buffer, 0, length).set(data.subarray(offset, offset + length));
-    return { buffer, byteOffset: 0, byteLength: length, leafSize, subtreeRoot, returnBuffer: true };
+    const buffer = takeChunkBuffer(chunkSize + chunkSize / leafSize);
+    const byteLength = copyAsPrefixedLeaves(
+      data.subarray(offset, offset + length),
+      leafSize,
+      buffer,
+    );
+    return {
+      buffer,
+      byteOffset: 0,
+      byteLength,
+      leafSize,
+      prefixed: true,
+      subtreeRoot,
+      returnBuffer: true,
+    };
   };
 
   return new Promise<Uint8Array[]>((resolve, reject) => {
@@ -94,6 +107,23 @@ function hashChunksInWorkers(
     };
     pump();
   });
+}
+
+/**
+ * The copy has to happen anyway (workers cannot read a non-shared buffer), so it lays each leaf
+ * out behind its RFC 6962 0x00 prefix: the worker then hashes every leaf with one one-shot call,
+ * without a Hash object per leaf. Returns the bytes written.
+ */
+function copyAsPrefixedLeaves(chunk: Uint8Array, leafSize: number, buffer: ArrayBuffer): number {
+  const out = new Uint8Array(buffer);
+  let at = 0;
+  for (let start = 0; start < chunk.length; start += leafSize) {
+    const leaf = chunk.subarray(start, start + leafSize);
+    out[at] = 0x00;
+    out.set(leaf, at + 1);
+    at += 1 + leaf.length;
+  }
+  return at;
 }
 
 // Chunk buffers come back from the workers and are kept for the next chunk and the next call:

@@ -3,14 +3,16 @@
  * `new Worker(code, { eval: true })`: it needs no file on disk, so it works the same from src
  * (vitest/tsx) and from dist (consumers), and uses only node:crypto.
  *
- * Message in:  { id, buffer, byteOffset, byteLength, leafSize, subtreeRoot, returnBuffer }
+ * Message in:  { id, buffer, byteOffset, byteLength, leafSize, prefixed, subtreeRoot, returnBuffer }
+ *              `prefixed`: the bytes are laid out as [0x00 | leaf][0x00 | leaf]..., each leaf
+ *              already behind its RFC 6962 prefix, so one one-shot hash() per leaf suffices.
  * Message out: { id, hashes }: the chunk's RFC 6962 leaf hashes (leafCount * 32 bytes), or with
  *              subtreeRoot set, the 32-byte Merkle Tree Hash of those leaves; plus `buffer` back
  *              (transferred) when returnBuffer is set, so the caller can reuse it; or { id, error }.
  */
 export const WORKER_SOURCE = `'use strict';
 const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+const { createHash, hash } = require('node:crypto');
 const LEAF_PREFIX = new Uint8Array([0]);
 const NODE_PREFIX = new Uint8Array([1]);
 
@@ -19,6 +21,19 @@ function leafHashes(bytes, leafSize) {
   for (let offset = 0; offset < bytes.length; offset += leafSize) {
     const leaf = bytes.subarray(offset, offset + leafSize);
     hashes.push(createHash('sha256').update(LEAF_PREFIX).update(leaf).digest());
+  }
+  return hashes;
+}
+
+// crypto.hash() (Node >= 20.12) is a one-shot digest without a Hash object: cheaper per leaf.
+const oneShot = typeof hash === 'function'
+  ? (bytes) => hash('sha256', bytes, 'buffer')
+  : (bytes) => createHash('sha256').update(bytes).digest();
+
+function prefixedLeafHashes(bytes, leafSize) {
+  const hashes = [];
+  for (let offset = 0; offset < bytes.length; offset += leafSize + 1) {
+    hashes.push(oneShot(bytes.subarray(offset, offset + leafSize + 1)));
   }
   return hashes;
 }
@@ -44,7 +59,8 @@ function concat(hashes) {
 
 parentPort.on('message', (job) => {
   try {
-    const leaves = leafHashes(new Uint8Array(job.buffer, job.byteOffset, job.byteLength), job.leafSize);
+    const bytes = new Uint8Array(job.buffer, job.byteOffset, job.byteLength);
+    const leaves = job.prefixed ? prefixedLeafHashes(bytes, job.leafSize) : leafHashes(bytes, job.leafSize);
     const hashes = concat(job.subtreeRoot ? [treeHash(leaves)] : leaves);
     const transfer = job.returnBuffer ? [hashes.buffer, job.buffer] : [hashes.buffer];
     parentPort.postMessage({ id: job.id, hashes, buffer: job.returnBuffer ? job.buffer : null }, transfer);
