@@ -1,7 +1,10 @@
 /**
- * The leaf-hashing worker, as a small plain-JS (CommonJS) string run with
+ * The leaf-hashing worker, as a small plain-JS string run with
  * `new Worker(code, { eval: true })`: it needs no file on disk, so it works the same from src
- * (vitest/tsx) and from dist (consumers), and uses only node:crypto.
+ * (vitest/tsx) and from dist (consumers), and uses only node:crypto. It loads its modules with
+ * `process.getBuiltinModule` (Node >= 20.16), not `require`: an eval worker inherits the parent's
+ * `--input-type`, so under `node --input-type=module` the same string runs as an ES module, where
+ * `require` does not exist.
  *
  * Message in:  { id, buffer, byteOffset, byteLength, leafSize, prefixed, subtreeRoot, returnBuffer }
  *              `prefixed`: the bytes are laid out as [0x00 | leaf][0x00 | leaf]..., each leaf
@@ -11,8 +14,8 @@
  *              (transferred) when returnBuffer is set, so the caller can reuse it; or { id, error }.
  */
 export const WORKER_SOURCE = `'use strict';
-const { parentPort } = require('node:worker_threads');
-const { createHash, hash } = require('node:crypto');
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const { createHash, hash } = process.getBuiltinModule('node:crypto');
 const LEAF_PREFIX = new Uint8Array([0]);
 const NODE_PREFIX = new Uint8Array([1]);
 
