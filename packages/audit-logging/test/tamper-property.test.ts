@@ -70,3 +70,41 @@ describe('any single-byte change to a segment is detected (property)', () => {
     }
   });
 });
+
+describe('one text, one byte sequence', () => {
+  // Decoding UTF-8 turns every invalid sequence into U+FFFD: a real U+FFFD (EF BF BD) in a field
+  // swapped for a lone invalid byte decodes to the same record and the same MAC. Only a check of
+  // the bytes themselves sees it, so records after the newest checkpoint would otherwise pass.
+  it('a U+FFFD replaced by an invalid UTF-8 byte is caught, by the verifier and by open', async () => {
+    const d = tmpLogDir();
+    const log = await openLogger(d, { checkpointEvery: 1000, signingKey: undefined });
+    await log.emit(sealedEvent(1));
+    await log.emit({ type: 'auth_failure', actor: 'bad\uFFFDname', method: 'token', reason: 'r' });
+    await log.flush();
+    const file = segmentPath(d);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+    expect(at).toBeGreaterThan(0);
+    for (const invalid of [[0xff], [0xc0, 0xbf], [0xed, 0xa0, 0x80]]) {
+      fs.writeFileSync(
+        file,
+        Buffer.concat([bytes.subarray(0, at), Buffer.from(invalid), bytes.subarray(at + 3)]),
+      );
+      expect(await verifyAuditLog(d, { key: auditKey })).toMatchObject({
+        ok: false,
+        firstBadSeq: 2,
+        reason: 'malformed_record',
+        detail: expect.stringMatching(/not valid UTF-8/),
+      });
+    }
+    fs.writeFileSync(file, bytes);
+    expect(await verifyAuditLog(d, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+    await log.close();
+    const closed = fs.readFileSync(file);
+    fs.writeFileSync(
+      file,
+      Buffer.concat([closed.subarray(0, at), Buffer.from([0xff]), closed.subarray(at + 3)]),
+    );
+    await expect(openLogger(d)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION', seq: 2 });
+  });
+});

@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import type { LoggedEvent } from '../events/schema.js';
-import { validateEvent } from '../events/validate.js';
+import { validateEvent, validateTextOption } from '../events/validate.js';
 import { canonicalJson } from './canonical-json.js';
 
 /**
@@ -60,8 +61,15 @@ export function encodeRecord(record: AuditRecord, eventJson = canonicalJson(reco
   );
 }
 
-/** Parses and checks the shape of one line; returns a reason string instead of throwing. */
-export function decodeRecord(line: string): AuditRecord | string {
+/**
+ * Parses and checks the shape of one line (its exact bytes, without the newline); returns a reason
+ * string instead of throwing. The bytes must be valid UTF-8: decoding replaces every invalid
+ * sequence with U+FFFD, so without this check a U+FFFD in a field could be swapped for any invalid
+ * byte and the decoded record (and so its MAC) would not change.
+ */
+export function decodeRecord(raw: Buffer): AuditRecord | string {
+  if (!isUtf8(raw)) return 'line is not valid UTF-8';
+  const line = raw.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -80,7 +88,12 @@ export function decodeRecord(line: string): AuditRecord | string {
     return 'seq is not a positive integer';
   if (typeof r.auditId !== 'string' || !UUID.test(r.auditId)) return 'auditId is not a UUID';
   if (typeof r.ts !== 'string' || !ISO_UTC.test(r.ts)) return 'ts is not an ISO 8601 UTC timestamp';
-  if (typeof r.serviceId !== 'string') return 'serviceId is not a string';
+  try {
+    // The same rules as the writer's option: a forged serviceId cannot carry escapes to a terminal.
+    validateTextOption('serviceId', r.serviceId);
+  } catch (error) {
+    return (error as Error).message;
+  }
   if (typeof r.prevMac !== 'string' || !HEX64.test(r.prevMac))
     return 'prevMac is not 64 hex digits';
   if (typeof r.mac !== 'string' || !HEX64.test(r.mac)) return 'mac is not 64 hex digits';
@@ -94,7 +107,7 @@ export function decodeRecord(line: string): AuditRecord | string {
     seq: r.seq,
     auditId: r.auditId,
     ts: r.ts,
-    serviceId: r.serviceId,
+    serviceId: r.serviceId as string,
     event,
     prevMac: r.prevMac,
     mac: r.mac,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,7 +67,10 @@ function readSideFile(dir: string, name: string, repairs: Repair[]): string[] {
   const fd = openReadOnly(file);
   const lines: string[] = [];
   try {
-    const { tail, tailOffset } = scanLines(fd, (line) => lines.push(line));
+    const { tail, tailOffset } = scanLines(fd, (line, _end, raw) => {
+      if (!isUtf8(raw)) fail(null, name, `line ${lines.length + 1} is not valid UTF-8`);
+      lines.push(line);
+    });
     if (tail.length > 0) {
       fs.truncateSync(file, tailOffset);
       repairs.push({
@@ -189,8 +193,8 @@ export function recoverLog(dir: string, key: SecretKey): RecoveredState {
     const fd = openReadOnly(file);
     let result: { tail: Buffer; tailOffset: number };
     try {
-      result = scanLines(fd, (line, _end, raw) => {
-        const record = decodeRecord(line);
+      result = scanLines(fd, (_line, _end, raw) => {
+        const record = decodeRecord(raw);
         if (typeof record === 'string') fail(seq + 1, seg.name, record);
         if (record.seq !== seq + 1)
           fail(seq + 1, seg.name, `expected seq ${seq + 1}, found ${record.seq}`);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -223,9 +224,9 @@ class Verifier {
 
   private async readManifest(): Promise<void> {
     let prev = GENESIS_MAC;
-    for await (const { line } of lines(path.join(this.dir, MANIFEST_FILE))) {
-      const entry = decodeManifestEntry(line);
+    for await (const { line, terminated } of lines(path.join(this.dir, MANIFEST_FILE))) {
       const at = this.manifest.length + 1;
+      const entry = sideLine(line, terminated, decodeManifestEntry);
       if (typeof entry === 'string')
         throw new Stop(null, 'manifest_invalid', `manifest line ${at}: ${entry}`, MANIFEST_FILE);
       if (entry.index !== at || entry.segment !== segmentName(at)) {
@@ -259,9 +260,9 @@ class Verifier {
 
   private async readCheckpoints(): Promise<void> {
     let n = 0;
-    for await (const { line } of lines(path.join(this.dir, CHECKPOINT_FILE))) {
+    for await (const { line, terminated } of lines(path.join(this.dir, CHECKPOINT_FILE))) {
       n += 1;
-      const cp = decodeCheckpoint(line);
+      const cp = sideLine(line, terminated, decodeCheckpoint);
       if (typeof cp === 'string')
         throw new Stop(null, 'checkpoint_invalid', `checkpoint line ${n}: ${cp}`, CHECKPOINT_FILE);
       this.authenticate(cp, `checkpoint line ${n}`);
@@ -349,14 +350,14 @@ class Verifier {
     const firstSeq = this.seq + 1;
     let torn: { seq: number } | undefined;
     let lineNo = 0;
-    for await (const { line, terminated, raw } of lines(path.join(this.dir, name), hash)) {
+    for await (const { terminated, raw } of lines(path.join(this.dir, name), hash)) {
       lineNo += 1;
       if (!terminated) {
         // We always write whole lines; a last line without its newline is a write cut short.
         torn = { seq: this.seq + 1 };
         break;
       }
-      const record = decodeRecord(line);
+      const record = decodeRecord(raw);
       if (typeof record === 'string') {
         throw new Stop(this.seq + 1, 'malformed_record', `${name} line ${lineNo}: ${record}`, name);
       }
@@ -499,16 +500,28 @@ function gapStop(jump: { expected: number; found: number; file: string }): Stop 
   );
 }
 
+/** Decodes one line of the manifest or checkpoint file, or says why it cannot be one. */
+function sideLine<T>(
+  line: string | null,
+  terminated: boolean,
+  decode: (line: string) => T | string,
+): T | string {
+  if (line === null) return 'line is not valid UTF-8';
+  if (!terminated) return 'the file ends in a partial line (no newline)';
+  return decode(line);
+}
+
 /**
  * Lines of a file as a stream (a read stream opened without following symlinks), split on LF
  * (0x0A) only, each with its exact raw bytes and whether it ended in a newline. Not readline:
  * readline also ends lines at a lone CR, so a newline edited into a CR would split the same way and
- * hide the edit. `hash` sees the exact file bytes.
+ * hide the edit. `line` is null when the bytes are not valid UTF-8 (decoding would replace them
+ * with U+FFFD and so hide which bytes were there). `hash` sees the exact file bytes.
  */
 async function* lines(
   file: string,
   hash?: ReturnType<typeof createHash>,
-): AsyncGenerator<{ line: string; raw: Buffer; terminated: boolean }> {
+): AsyncGenerator<{ line: string | null; raw: Buffer; terminated: boolean }> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -526,17 +539,21 @@ async function* lines(
         pending.push(buf.subarray(start, lf));
         const raw = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
         pending = [];
-        yield { line: raw.toString('utf8'), raw, terminated: true };
+        yield { line: utf8OrNull(raw), raw, terminated: true };
         start = lf + 1;
       }
       if (start < buf.length) pending.push(buf.subarray(start));
     }
     if (pending.length > 0) {
       const raw = Buffer.concat(pending);
-      yield { line: raw.toString('utf8'), raw, terminated: false };
+      yield { line: utf8OrNull(raw), raw, terminated: false };
     }
   } finally {
     stream.destroy();
     await handle.close().catch(() => {});
   }
+}
+
+function utf8OrNull(raw: Buffer): string | null {
+  return isUtf8(raw) ? raw.toString('utf8') : null;
 }
