@@ -240,6 +240,63 @@ describe('tamper detection', () => {
     });
   });
 
+  it('a checkpoint line re-encoded with the same values (other bytes) is rejected', async () => {
+    // Node's base64 and JSON parsers accept many spellings of one value; the signature covers the
+    // values, so only a check of the exact line keeps the file to one encoding per checkpoint.
+    const file = path.join(dir, 'checkpoints.ndjson');
+    const cps = readLines(file);
+    const last = cps.at(-1)!;
+    const sig = (JSON.parse(last) as { sig: string }).sig;
+    const variants = [
+      last.replace(sig, sig.replace(/=+$/, '')), // padding dropped
+      last.replace(sig, `${sig.slice(0, 10)}\\n${sig.slice(10)}`), // an escaped newline inside
+      last.replace(sig, `${sig.slice(0, 10)}!${sig.slice(10)}`), // a non-base64 character
+      last.replace('"treeSize":20', '"treeSize":20.0'),
+      last.replace('"treeSize":20', '"treeSize":2e1'),
+      last.replace('{"lastMac"', '{ "lastMac"'),
+      last.replace('"serviceId":"worker-a"', '"serviceId":"worker\\u002da"'),
+      last.replace('}', ',"extra":1}'),
+      last.replace('}', `,"treeSize":20}`), // duplicate key, same value
+    ];
+    for (const variant of variants) {
+      expect(variant, variant).not.toBe(last);
+      writeLines(file, [...cps.slice(0, -1), variant]);
+      expect(await verify(), variant).toMatchObject({ ok: false, reason: 'checkpoint_invalid' });
+      await expect(openLogger(dir), variant).rejects.toMatchObject({
+        code: 'INTEGRITY_VIOLATION',
+      });
+    }
+    writeLines(file, cps);
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+
+  it('a record line re-encoded with the same values (other bytes) is malformed', async () => {
+    const file = segmentPath(dir, 1);
+    const lines = readLines(file);
+    const line = lines[1]!;
+    const variants = [
+      `\uFEFF${line}`, // BOM
+      `${line} `, // trailing space
+      `${line}\r`, // CRLF line end
+      line.replace('"seq":2', '"seq":2.0'),
+      line.replace('"seq":2', '"seq":2e0'),
+      line.replace('"gpuDevice":0', '"gpuDevice":-0'),
+      line.replace('"shardId":"shard-2"', '"shardId":"shard\\u002d2"'),
+      line.replace('"type":"vram_sealed"', '"type":"vram_sealed","type":"vram_sealed"'),
+      line.replace(/"mac":"([0-9a-f]{64})"/, (_m, mac: string) => `"mac":"${mac.toUpperCase()}"`),
+      line.replace(/"auditId":"([^"]+)"/, (_m, id: string) => `"auditId":"${id.toUpperCase()}"`),
+    ];
+    for (const variant of variants) {
+      expect(variant, variant).not.toBe(line);
+      writeLines(file, [lines[0]!, variant, ...lines.slice(2)]);
+      expect(await verify(), JSON.stringify(variant)).toMatchObject({
+        ok: false,
+        firstBadSeq: 2,
+        reason: 'malformed_record',
+      });
+    }
+  });
+
   it('the writer refuses to append to a tampered log', async () => {
     const file = segmentPath(dir, 1);
     const lines = readLines(file);

@@ -1,6 +1,7 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
+import { validateTextOption } from '../events/validate.js';
 import { type CheckpointPublicKey, toPublicKey } from './keys.js';
 
 /**
@@ -68,8 +69,11 @@ export function decodeCheckpoint(input: string | object): Checkpoint | string {
   }
   if (typeof parsed !== 'object' || parsed === null) return 'checkpoint is not a JSON object';
   const c = parsed as Record<string, unknown>;
-  if (typeof c.serviceId !== 'string' || /[\n\r]/.test(c.serviceId))
-    return 'checkpoint serviceId is invalid';
+  try {
+    validateTextOption('serviceId', c.serviceId);
+  } catch (error) {
+    return `checkpoint ${(error as Error).message}`;
+  }
   if (typeof c.treeSize !== 'number' || !Number.isSafeInteger(c.treeSize) || c.treeSize < 0) {
     return 'checkpoint treeSize is not a non-negative integer';
   }
@@ -80,10 +84,10 @@ export function decodeCheckpoint(input: string | object): Checkpoint | string {
   if (typeof c.time !== 'string' || !ISO_UTC.test(c.time))
     return 'checkpoint time is not ISO 8601 UTC';
   if (typeof c.mac !== 'string' || !HEX64.test(c.mac)) return 'checkpoint mac is not 64 hex digits';
-  if (c.sig !== undefined && typeof c.sig !== 'string')
-    return 'checkpoint sig is not a base64 string';
+  if (c.sig !== undefined && !isSignatureBase64(c.sig))
+    return 'checkpoint sig is not a 64-byte Ed25519 signature in base64';
   const cp: Checkpoint = {
-    serviceId: c.serviceId,
+    serviceId: c.serviceId as string,
     treeSize: c.treeSize,
     root: c.root,
     lastMac: c.lastMac,
@@ -92,6 +96,26 @@ export function decodeCheckpoint(input: string | object): Checkpoint | string {
     ...(typeof c.sig === 'string' ? { sig: c.sig } : {}),
   };
   return cp;
+}
+
+/**
+ * Node's base64 decoder skips characters outside the alphabet and tolerates missing padding, so
+ * many strings decode to the same signature: accept only the one Node writes.
+ */
+function isSignatureBase64(sig: unknown): sig is string {
+  if (typeof sig !== 'string') return false;
+  const bytes = Buffer.from(sig, 'base64');
+  return bytes.length === 64 && bytes.toString('base64') === sig;
+}
+
+/**
+ * One line of checkpoints.ndjson: a checkpoint, and exactly the bytes the logger writes for it
+ * (canonical JSON, no unknown fields), so the file holds one encoding per checkpoint.
+ */
+export function decodeCheckpointLine(line: string): Checkpoint | string {
+  const cp = decodeCheckpoint(line);
+  if (typeof cp === 'string') return cp;
+  return encodeCheckpoint(cp) === line ? cp : 'checkpoint line is not in canonical JSON form';
 }
 
 /** True when `sig` is a valid Ed25519 signature by `publicKey` over the checkpoint's note. */

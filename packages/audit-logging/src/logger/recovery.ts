@@ -5,7 +5,7 @@ import path from 'node:path';
 import { leafHash, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
 import {
   type Checkpoint,
-  decodeCheckpoint,
+  decodeCheckpointLine,
   verifyCheckpointMac,
 } from '../checkpoint/checkpoint.js';
 import { computeMac, decodeRecord, GENESIS_MAC } from '../envelope/record.js';
@@ -114,7 +114,7 @@ function readManifest(
 function readCheckpoints(dir: string, key: SecretKey, repairs: Repair[]): Checkpoint[] {
   const out: Checkpoint[] = [];
   for (const line of readSideFile(dir, CHECKPOINT_FILE, repairs)) {
-    const cp = decodeCheckpoint(line);
+    const cp = decodeCheckpointLine(line);
     if (typeof cp === 'string') fail(null, CHECKPOINT_FILE, cp);
     if (!verifyCheckpointMac(cp, key))
       fail(cp.treeSize, CHECKPOINT_FILE, 'a checkpoint does not verify with this audit key');

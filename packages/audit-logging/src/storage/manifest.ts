@@ -25,6 +25,19 @@ export interface ManifestEntry {
 export type ManifestBody = Omit<ManifestEntry, 'mac'>;
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const ENTRY_KEYS = [
+  'bytes',
+  'closedAt',
+  'firstSeq',
+  'index',
+  'lastMac',
+  'lastSeq',
+  'mac',
+  'prevMac',
+  'segment',
+  'sha256',
+];
 
 export function manifestMac(key: SecretKey, body: ManifestBody): string {
   return Buffer.from(hmacSha256(key, Buffer.from(canonicalJson(body), 'utf8'))).toString('hex');
@@ -57,7 +70,12 @@ export function decodeManifestEntry(line: string): ManifestEntry | string {
     if (typeof e[f] !== 'string' || !HEX64.test(e[f] as string))
       return `manifest ${f} is not 64 hex digits`;
   }
-  if (typeof e.closedAt !== 'string') return 'manifest closedAt is not a string';
+  if (typeof e.closedAt !== 'string' || !ISO_UTC.test(e.closedAt))
+    return 'manifest closedAt is not an ISO 8601 UTC timestamp';
+  const keys = Object.keys(e).sort();
+  if (keys.length !== ENTRY_KEYS.length || keys.some((k, i) => k !== ENTRY_KEYS[i])) {
+    return `manifest fields are [${keys.join(', ')}], expected [${ENTRY_KEYS.join(', ')}]`;
+  }
   const entry = e as unknown as ManifestEntry;
   if (canonicalJson(entry) !== line) return 'manifest line is not in canonical JSON form';
   return entry;

@@ -6,6 +6,7 @@ import { leafHash, type SecretKey } from '@vramseal/seal-crypto';
 import {
   type Checkpoint,
   decodeCheckpoint,
+  decodeCheckpointLine,
   verifyCheckpointMac,
   verifyCheckpointSignature,
 } from '../checkpoint/checkpoint.js';
@@ -262,7 +263,7 @@ class Verifier {
     let n = 0;
     for await (const { line, terminated } of lines(path.join(this.dir, CHECKPOINT_FILE))) {
       n += 1;
-      const cp = sideLine(line, terminated, decodeCheckpoint);
+      const cp = sideLine(line, terminated, decodeCheckpointLine);
       if (typeof cp === 'string')
         throw new Stop(null, 'checkpoint_invalid', `checkpoint line ${n}: ${cp}`, CHECKPOINT_FILE);
       this.authenticate(cp, `checkpoint line ${n}`);
