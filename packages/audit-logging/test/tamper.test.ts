@@ -144,6 +144,16 @@ describe('tamper detection', () => {
     });
   });
 
+  it('a segment renamed to another spelling of its number counts as missing', async () => {
+    const second = manifest()[1]!;
+    fs.renameSync(path.join(dir, second.segment), segmentPath(dir, 2).replace('-0', '-00'));
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBadSeq: second.firstSeq,
+      reason: 'segment_missing',
+    });
+  });
+
   it('the newest segments removed: the manifest and checkpoints notice', async () => {
     const entries = manifest();
     const count = entries.length + 1;

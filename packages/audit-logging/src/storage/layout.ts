@@ -15,9 +15,12 @@ export function segmentName(index: number): string {
   return `segment-${String(index).padStart(6, '0')}.ndjson`;
 }
 
+/** The index of a segment file, only for the one name the logger gives it (no extra zeros). */
 export function segmentIndex(name: string): number | undefined {
   const m = SEGMENT_NAME.exec(name);
-  return m ? Number(m[1]) : undefined;
+  if (!m) return undefined;
+  const index = Number(m[1]);
+  return segmentName(index) === name ? index : undefined;
 }
 
 /** Segment files in `names`, sorted by index. */
