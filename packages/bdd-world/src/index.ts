@@ -1,2 +1,7 @@
 export { flipBit, randomBytes, tamperField } from './tamper.js';
-export { type ScenarioShard, type ScenarioTree, VramsealWorld } from './world.js';
+export {
+  type ScenarioAuditLog,
+  type ScenarioShard,
+  type ScenarioTree,
+  VramsealWorld,
+} from './world.js';

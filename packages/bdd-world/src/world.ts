@@ -1,4 +1,8 @@
+import type { KeyObject } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { type IWorldOptions, World } from '@cucumber/cucumber';
+import type { VerifyReport } from '@vramseal/audit-logging';
+import type { Backend, DeviceAllocation } from '@vramseal/cuda-ffi';
 import type { SealFields, SecretKey } from '@vramseal/seal-crypto';
 
 /** A shard as a scenario knows it: its id, where it lives, and its bytes. */
@@ -13,6 +17,15 @@ export interface ScenarioTree {
   readonly root: Uint8Array;
   readonly leafSize: number;
   readonly leafHashes: Uint8Array[];
+}
+
+/** An audit log a scenario writes, and the keys an auditor verifies it with. */
+export interface ScenarioAuditLog {
+  readonly dir: string;
+  readonly serviceId: string;
+  readonly key: SecretKey;
+  readonly signingKey: KeyObject;
+  readonly publicKey: KeyObject;
 }
 
 /**
@@ -31,9 +44,26 @@ export class VramsealWorld extends World {
   previousTree?: ScenarioTree;
   proof?: { leafIndex: number; leafHash: Uint8Array; path: Uint8Array[] };
   lastError?: unknown;
+  backend?: Backend;
+  deviceShard?: DeviceAllocation;
+  /** The host-computed tree root of the bytes copied to the device. */
+  sealedRoot?: Uint8Array;
+  audit?: ScenarioAuditLog;
+  auditReport?: VerifyReport;
+  /** Device memory and temp folders the scenario made; `cleanUp` releases them after it. */
+  readonly allocations: DeviceAllocation[] = [];
+  readonly tempDirs: string[] = [];
 
   constructor(options: IWorldOptions) {
     super(options);
+  }
+
+  /** Frees the scenario's device memory and removes its temp folders (an After hook calls it). */
+  cleanUp(): void {
+    for (const allocation of this.allocations.splice(0)) {
+      if (!allocation.freed) allocation.free();
+    }
+    for (const dir of this.tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 
   /** Fails the step with a message naming what an earlier step should have set up. */
