@@ -167,6 +167,16 @@ describe('treeDigest (worker threads) equals treeDigestSync', () => {
     expect(toHex(after.root)).toBe(toHex(referenceTreeRoot(data.subarray(0, 1000), 64)));
   });
 
+  it('rejects (and keeps the process alive) when data is transferred while it runs', async () => {
+    const buffer = new ArrayBuffer(2 * 2 ** 20);
+    const data = new Uint8Array(buffer);
+    data.set(pseudoRandomBytes(64 * 1024, 17));
+    // One thread keeps at most two chunks in flight, so most chunks are still to be copied.
+    const pending = treeDigest(data, { inlineBelow: 0, threads: 1, chunkSize: 64 * 1024 });
+    structuredClone(buffer, { transfer: [buffer] });
+    await expect(pending).rejects.toThrow(/data changed from 2097152 to 0 bytes/);
+  });
+
   it('rejects bad options with a RangeError or TypeError naming them', async () => {
     const data = new Uint8Array(10);
     await expect(treeDigest(data, { threads: 0 })).rejects.toThrow(/options\.threads/);

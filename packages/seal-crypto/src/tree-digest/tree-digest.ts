@@ -47,6 +47,7 @@ function hashChunksInWorkers(
   const chunkCount = Math.ceil(data.length / chunkSize);
   const results: Uint8Array[] = new Array(chunkCount);
   const shared = isShared(data.buffer);
+  const inputLength = data.length;
   const maxInFlight = threads * 2;
   const pool = hashPool();
 
@@ -63,6 +64,7 @@ function hashChunksInWorkers(
         returnBuffer: false,
       };
     }
+    assertUnchanged(data, inputLength);
     const buffer = takeChunkBuffer(chunkSize + chunkSize / leafSize);
     const byteLength = copyAsPrefixedLeaves(
       data.subarray(offset, offset + length),
@@ -85,28 +87,48 @@ function hashChunksInWorkers(
     let inFlight = 0;
     let failed = false;
 
+    const fail = (error: unknown): void => {
+      failed = true;
+      reject(error);
+    };
+
+    // pump() also runs from the .then below, where a throw (a detached input, a worker that cannot
+    // start) would otherwise be an unhandled rejection and leave this promise pending forever.
     const pump = (): void => {
-      while (!failed && inFlight < maxInFlight && next < chunkCount) {
-        const chunk = next++;
-        const offset = chunk * chunkSize;
-        inFlight++;
-        pool.run(jobFor(offset, Math.min(chunkSize, data.length - offset)), threads).then(
-          (result) => {
+      try {
+        while (!failed && inFlight < maxInFlight && next < chunkCount) {
+          const chunk = next++;
+          const offset = chunk * chunkSize;
+          const job = jobFor(offset, Math.min(chunkSize, inputLength - offset));
+          inFlight++;
+          pool.run(job, threads).then((result) => {
             inFlight--;
             results[chunk] = result.hashes;
             if (result.buffer !== null) keepChunkBuffer(result.buffer, maxInFlight);
+            if (failed) return;
             if (next === chunkCount && inFlight === 0) resolve(splitHashes(results));
             else pump();
-          },
-          (error: unknown) => {
-            failed = true;
-            reject(error);
-          },
-        );
+          }, fail);
+        }
+      } catch (error) {
+        fail(error);
       }
     };
     pump();
   });
+}
+
+/**
+ * The caller's bytes are copied chunk by chunk while earlier chunks hash, so an input that is
+ * transferred (detached) or resized in the meantime must fail loudly, not hash a different length.
+ */
+function assertUnchanged(data: Uint8Array, byteLength: number): void {
+  if (data.length !== byteLength) {
+    throw new TypeError(
+      `data changed from ${byteLength} to ${data.length} bytes (transferred or resized) while ` +
+        'treeDigest was running; leave data untouched until the promise settles',
+    );
+  }
 }
 
 /**
