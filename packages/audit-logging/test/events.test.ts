@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import {
   AuditValidationError,
+  COMMON_OPTIONAL_FIELDS,
   EVENT_SCHEMAS,
   type LoggedEventType,
   MAX_FIELD_BYTES,
@@ -102,11 +103,51 @@ describe('log injection defences', () => {
     ['zero-width joiner', '\u200d'],
     ['BOM', '\ufeff'],
     ['line separator', '\u2028'],
+    ['paragraph separator', '\u2029'],
+    ['bidi mark LRM', '\u200e'],
+    ['Arabic letter mark (bidi)', '\u061c'],
+    ['pop directional isolate', '\u2069'],
+    ['word joiner', '\u2060'],
+    ['soft hyphen', '\u00ad'],
+    ['tag character', '\u{e0041}'],
+    ['lone surrogate', '\ud800'],
   ];
   it.each(forbidden)('rejects %s in a string field, naming the field', (_name, ch) => {
     const error = rejection(() => validateEvent({ ...sealedEvent(1), workerId: `w${ch}x` }));
     expect(error.field).toBe('workerId');
     expect(error.message).toMatch(/forbidden character U\+/);
+  });
+
+  // Every text field of every event type, required, optional and common, gets the same checks.
+  const textFields = userTypes.flatMap((type) => {
+    const schema = EVENT_SCHEMAS[type] as {
+      required: Record<string, unknown>;
+      optional?: Record<string, unknown>;
+    };
+    const all = { ...schema.required, ...schema.optional, ...COMMON_OPTIONAL_FIELDS };
+    return Object.entries(all)
+      .filter(([, kind]) => kind === 'text')
+      .map(([field]) => [type, field] as const);
+  });
+  const badValues: [string, unknown][] = [
+    ['NUL', 'a\u0000b'],
+    ['ANSI', '\u001b[2Jx'],
+    ['bidi override', 'a\u202eb'],
+    ['zero-width space', 'a\u200bb'],
+    ['1025 bytes', 'x'.repeat(1025)],
+    ['a nested object', { inner: 'x' }],
+    ['an array', ['x']],
+  ];
+  it('covers the optional and common text fields too', () => {
+    const names = new Set(textFields.map(([, field]) => field));
+    for (const field of ['sourceIp', 'expiresAt', 'correlationId']) expect(names).toContain(field);
+  });
+  it.each(textFields)('%s.%s refuses every kind of bad value, naming the field', (type, field) => {
+    for (const [what, value] of badValues) {
+      const error = rejection(() => validateEvent({ ...sampleEvent(type), [field]: value }));
+      expect(error.field, `${type}.${field} with ${what}`).toBe(field);
+    }
+    expect(validateEvent({ ...sampleEvent(type), [field]: 'ok' })).toMatchObject({ [field]: 'ok' });
   });
 
   it('any string containing a control character is rejected (property)', () => {

@@ -14,13 +14,15 @@ export const MAX_FIELD_BYTES = 1024;
 
 /**
  * Characters that let one log line pretend to be another or hide what it says (log injection,
- * CWE-117): C0/C1 controls (NUL, CR, LF, TAB, ESC/ANSI sequences), DEL, Unicode line/paragraph
- * separators, bidi embeddings/overrides/isolates (Trojan Source, CVE-2021-42574), zero-width
- * characters and the BOM.
+ * CWE-117), by Unicode general category (UAX #44):
+ * - Cc: C0/C1 controls and DEL (NUL, CR, LF, TAB, ESC and so every ANSI sequence)
+ * - Cf: format characters, invisible by design: bidi embeddings/overrides/isolates and marks
+ *   (U+202A-202E, U+2066-2069, U+200E/200F, U+061C: Trojan Source, CVE-2021-42574), zero-width
+ *   characters (U+200B-200D, U+2060), the BOM, soft hyphen, tag characters (U+E0000-E007F)
+ * - Cs: a lone surrogate (not text; it has no UTF-8 encoding)
+ * - Zl, Zp: U+2028 / U+2029, line and paragraph separators
  */
-const FORBIDDEN_CHAR =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2060\ufeff]/u;
+const FORBIDDEN_CHAR = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /** A raw memory address does not belong in an audit log (it helps exploit, not audit). */
 const POINTER_LIKE = /\b0x[0-9a-f]{8,}\b/i;
@@ -41,7 +43,7 @@ function checkText(field: string, value: string): void {
     throw new AuditValidationError(
       field,
       `event field "${field}" contains the forbidden character ${describeChar(bad[0])} at index ${bad.index} ` +
-        '(control, escape, bidi or zero-width characters could forge or hide log lines); strip it before emitting',
+        '(control, escape, bidi, zero-width or other invisible characters could forge or hide log lines); strip it before emitting',
     );
   }
   // A UTF-16 unit is at most 3 UTF-8 bytes: short strings cannot be over the limit (hot path).
