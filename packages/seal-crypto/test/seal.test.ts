@@ -216,6 +216,24 @@ describe('signSeal / verifySealSignature', () => {
     }
   });
 
+  it('refuses a key derived for another purpose, when signing and when verifying', () => {
+    const auditKey = deriveKey('wrk-0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4', 'audit');
+    const fields = sampleFields({ keyId: auditKey.id });
+    const signature = signSeal(key, sampleFields());
+    for (const attempt of [
+      () => signSeal(auditKey, fields),
+      () => verifySealSignature(auditKey, fields, signature),
+    ]) {
+      try {
+        attempt();
+        expect.unreachable('an audit key must not sign or check seals');
+      } catch (error) {
+        expect((error as SealCryptoError).code).toBe('KEY_PURPOSE_MISMATCH');
+        expect((error as Error).message).toContain(`deriveKey(secret, 'seal')`);
+      }
+    }
+  });
+
   it('refuses a non-SecretKey key and a non-byte signature with a TypeError', () => {
     const fields = sampleFields();
     expect(() => signSeal(new Uint8Array(32) as never, fields)).toThrow(/key must be a SecretKey/);

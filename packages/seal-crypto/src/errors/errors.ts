@@ -6,6 +6,7 @@ export type SealCryptoErrorCode =
   | 'KEY_FILE_PERMISSIONS'
   | 'KEY_FILE_FORMAT'
   | 'KEY_ID_MISMATCH'
+  | 'KEY_PURPOSE_MISMATCH'
   | 'HASH_FINALIZED'
   | 'TREE_DIGEST_WORKER_FAILED';
 

@@ -6,8 +6,8 @@ import { isSecretKey, type SecretKey } from '../key/secret-key.js';
 import { encodeSealPayload, type SealFields } from './payload.js';
 
 /**
- * The seal signature: HMAC-SHA256(key, encodeSealPayload(fields)), 32 bytes. `fields.keyId` must
- * be `key.id`, so a seal always names the key that can check it.
+ * The seal signature: HMAC-SHA256(key, encodeSealPayload(fields)), 32 bytes. `key` must be a seal
+ * key, and `fields.keyId` must be `key.id`, so a seal always names the key that can check it.
  */
 export function signSeal(key: SecretKey, fields: SealFields): Uint8Array {
   assertSealKey(key);
@@ -23,7 +23,8 @@ export function signSeal(key: SecretKey, fields: SealFields): Uint8Array {
 
 /**
  * True when `signature` is the seal signature of `fields` under `key`; false for any other
- * signature, including one from another key or of another length. Compared in constant time.
+ * signature, including one from another seal key or of another length. Compared in constant time.
+ * A key derived for another purpose throws KEY_PURPOSE_MISMATCH, as in signSeal.
  */
 export function verifySealSignature(
   key: SecretKey,
@@ -38,8 +39,18 @@ export function verifySealSignature(
   return matches && fields.keyId === key.id;
 }
 
+/**
+ * Keys never cross purposes (one HKDF label each): an audit key here is a configuration mistake,
+ * and reporting it beats a "signature invalid" that would look like tampering.
+ */
 function assertSealKey(key: unknown): asserts key is SecretKey {
   if (!isSecretKey(key)) {
     throw new TypeError('key must be a SecretKey (from deriveKey(secret, "seal") or loadKeyFile)');
+  }
+  if (key.purpose !== 'seal') {
+    throw new SealCryptoError(
+      'KEY_PURPOSE_MISMATCH',
+      `key ${key.id} was derived for "${key.purpose}"; seals need deriveKey(secret, 'seal') or loadKeyFile(path, 'seal')`,
+    );
   }
 }
