@@ -17,13 +17,19 @@ afterEach(cleanupTmp);
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const child = fileURLToPath(new URL('./fixtures/full-disk-child.ts', import.meta.url));
+const sideChild = fileURLToPath(new URL('./fixtures/side-file-full-child.ts', import.meta.url));
+
+function runLimited(fixture: string, limitKiB: number, ...args: string[]): string {
+  // ulimit -f: no file may grow past the limit; the kernel answers EFBIG, as it would ENOSPC.
+  const quoted = args.map((a) => `"${a}"`).join(' ');
+  const script = `ulimit -f ${limitKiB}; exec "${process.execPath}" --conditions=@vramseal/source --import tsx "${fixture}" ${quoted}`;
+  return execFileSync('bash', ['-c', script], { cwd: packageRoot, encoding: 'utf8' });
+}
 
 describe('disk refuses writes (file size limit, like a full disk)', () => {
   it('surfaces typed errors on emit and onError, never crashes, loses nothing acknowledged', async () => {
     const dir = tmpLogDir();
-    // ulimit -f 8: no file may grow past 8 KiB; the kernel answers EFBIG, as it would ENOSPC.
-    const script = `ulimit -f 8; exec "${process.execPath}" --conditions=@vramseal/source --import tsx "${child}" "${dir}" "${TOKEN}"`;
-    const out = execFileSync('bash', ['-c', script], { cwd: packageRoot, encoding: 'utf8' });
+    const out = runLimited(child, 8, dir, TOKEN);
     const result = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(result.acked.length).toBeGreaterThan(5);
     expect(result.failure).toMatchObject({
@@ -48,5 +54,20 @@ describe('disk refuses writes (file size limit, like a full disk)', () => {
       ok: true,
       events: result.acked.length + 1,
     });
+  });
+
+  it('a manifest write cut short is cut back off at once, so a retry cannot bury half a line', async () => {
+    const dir = tmpLogDir();
+    const result = JSON.parse(runLimited(sideChild, 1, dir, TOKEN).trim().split('\n').at(-1)!);
+    expect(result.acked.length).toBeGreaterThanOrEqual(2);
+    expect(result.failures.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(result.failures)).toEqual(new Set(['AUDIT_WRITE_FAILED']));
+    // Right after the failures, before any reopen: whole manifest lines only.
+    expect(result.manifest.endsWith('\n')).toBe(true);
+    for (const line of result.manifest.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const log = await openLogger(dir);
+    await log.close();
+    const report = await verifyAuditLog(dir, { key: auditKey });
+    expect(report).toMatchObject({ ok: true, events: result.acked.length });
   });
 });

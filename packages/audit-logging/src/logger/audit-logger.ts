@@ -523,13 +523,33 @@ export class AuditLogger {
     if (!existed) fsyncDir(this.dir);
   }
 
+  /**
+   * Appends one line to the manifest or checkpoint file. A failed write is cut back off, like a
+   * failed batch: the caller retries later (next rotation or checkpoint), and a retry appended after
+   * half a line would leave a broken line in the middle of the file, which no reopen can repair.
+   */
   private appendSideFile(name: string, line: string): void {
     const file = path.join(this.dir, name);
     const existed = fs.existsSync(file);
     const fd = openAppendOnly(file);
     try {
-      writeFully(fd, Buffer.from(`${line}\n`, 'utf8'));
-      fs.fsyncSync(fd);
+      const before = fs.fstatSync(fd).size;
+      try {
+        writeFully(fd, Buffer.from(`${line}\n`, 'utf8'));
+        fs.fsyncSync(fd);
+      } catch (error) {
+        try {
+          fs.ftruncateSync(fd, before);
+          fs.fsyncSync(fd);
+        } catch (truncateError) {
+          this.broken = new AuditWriteError(
+            `could not append to ${file} (${(error as Error).message}) nor cut the partial line back off (${(truncateError as Error).message}); reopen the log to repair it`,
+            error,
+          );
+          throw this.broken;
+        }
+        throw error;
+      }
     } finally {
       fs.closeSync(fd);
     }
