@@ -64,7 +64,8 @@ describe('disk refuses writes (file size limit, like a full disk)', () => {
     expect(new Set(result.failures)).toEqual(new Set(['AUDIT_WRITE_FAILED']));
     // Right after the failures, before any reopen: whole manifest lines only.
     expect(result.manifest.endsWith('\n')).toBe(true);
-    for (const line of result.manifest.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of result.manifest.trim().split('\n'))
+      expect(() => JSON.parse(line)).not.toThrow();
     const log = await openLogger(dir);
     await log.close();
     const report = await verifyAuditLog(dir, { key: auditKey });
