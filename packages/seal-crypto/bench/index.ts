@@ -45,7 +45,6 @@ interface Timing {
   best: number;
 }
 
-/** Runs the cases round-robin, `rounds` times after one warm-up; seconds per case. */
 /** Busy CPU-seconds of the whole machine so far (Linux /proc/stat; 0 elsewhere). */
 function machineBusySeconds(): number {
   if (!existsSync('/proc/stat')) return 0;
@@ -74,6 +73,7 @@ async function compare(cases: Case[], rounds = ROUNDS): Promise<Timing[]> {
   return timings;
 }
 
+/** Runs the cases round-robin, `rounds` times after one warm-up; seconds per case. */
 async function measure(cases: Case[], rounds: number): Promise<Timing[]> {
   for (const c of cases) await timeOnce(c);
   const samples: number[][] = cases.map(() => []);
