@@ -26,6 +26,24 @@ exit codes: 0 valid, 1 tampered (or torn), 2 unreadable or bad usage`;
 
 class UsageError extends Error {}
 
+/**
+ * A tampered log is attacker-written text, and parts of it reach the report (a forged field name,
+ * a manifest's segment name). Control, format (bidi, zero-width) and separator characters are
+ * printed as \uXXXX escapes, so no line of the log can drive the terminal (ANSI/C1 sequences) or
+ * hide text in the report. Valid inside JSON strings too; newlines between report lines stay.
+ */
+const UNPRINTABLE = /(?!\n)[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (ch) => {
+    let escaped = ''; // one \uXXXX per UTF-16 unit, so astral characters stay valid JSON
+    for (let i = 0; i < ch.length; i++) {
+      escaped += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    }
+    return escaped;
+  });
+}
+
 function readKey(values: { 'key-file'?: string; 'key-env'?: string }): SecretKey | undefined {
   if (values['key-file'] !== undefined && values['key-env'] !== undefined) {
     throw new UsageError('give either --key-file or --key-env, not both');
@@ -102,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const report = await verifyAuditLog(dir, options);
     process.stdout.write(
-      values.json ? `${JSON.stringify(report, null, 2)}\n` : `${render(dir, report)}\n`,
+      printable(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${render(dir, report)}\n`),
     );
     return report.ok ? EXIT_VALID : EXIT_TAMPERED;
   } catch (error) {
@@ -111,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
         ? ` [${String((error as { code?: unknown }).code)}]`
         : '';
     process.stderr.write(
-      `audit-logging: cannot verify ${dir}${code}: ${(error as Error).message}\n`,
+      printable(`audit-logging: cannot verify ${dir}${code}: ${(error as Error).message}\n`),
     );
     return EXIT_UNREADABLE;
   }

@@ -68,6 +68,22 @@ describe('audit-logging verify (CLI)', () => {
     expect(r.stdout).toMatch(/first bad:\s+seq 5/);
   });
 
+  it('a forged line cannot drive the terminal: control and bidi characters are printed escaped', async () => {
+    const dir = await makeLog();
+    const lines = readLines(segmentPath(dir));
+    // JSON escapes for ESC and RLO, and a raw C1 CSI (legal unescaped in JSON): keys that the
+    // report quotes when it says which fields the line has.
+    lines.splice(2, 1, '{"\\u001b[2J\\u202e":1,"\u009b31m":2}');
+    writeLines(segmentPath(dir), lines);
+    for (const args of [[], ['--json']]) {
+      const r = run(['verify', dir, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/malformed_record/);
+      expect(r.stdout).toContain('\\u001b[2J\\u202e');
+      for (const raw of ['\u001b', '\u009b', '\u202e']) expect(r.stdout).not.toContain(raw);
+    }
+  });
+
   it('--json prints the VerifyReport', async () => {
     const dir = await makeLog();
     const r = run(['verify', dir, '--json']);
