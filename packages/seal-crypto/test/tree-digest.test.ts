@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import {
   leafHash,
@@ -133,9 +134,12 @@ describe('treeDigest (worker threads) equals treeDigestSync', () => {
 
   it('for a large input on the default settings (9 MiB, above the inline threshold)', async () => {
     const data = pseudoRandomBytes(9 * 2 ** 20 + 123, 11);
+    await shutdownTreeDigestPool(); // start from no workers, to see how many the default starts
     const actual = await treeDigest(data);
     expect(actual.leafCount).toBe(Math.ceil(data.length / 65_536));
     expect(toHex(actual.root)).toBe(toHex(treeDigestSync(data).root));
+    // By default it uses every core: one worker per available CPU.
+    expect(treeDigestPoolSize()).toBe(availableParallelism());
   });
 
   it('serves concurrent calls correctly', async () => {
