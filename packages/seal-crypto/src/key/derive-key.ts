@@ -12,7 +12,7 @@ export const KEY_DERIVATION_LABELS: Readonly<Record<KeyPurpose, string>> = Objec
   audit: 'vramseal/v1/audit',
 });
 
-export const MIN_SECRET_BYTES = 16;
+const MIN_SECRET_BYTES = 16;
 const MIN_DISTINCT_BYTES = 5;
 const KEY_LENGTH = 32;
 const utf8 = new TextEncoder();

@@ -30,7 +30,7 @@ export function treeHash(leaves: readonly Uint8Array[], lo: number, hi: number):
 }
 
 /** RFC 6962 s2.1: k is the largest power of two smaller than n (n > 1). */
-export function splitPoint(n: number): number {
+function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;

@@ -109,7 +109,7 @@ const KEY_ID = /^[0-9a-f]{16}$/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Validates every field up front, so a bad value is a clear error, never a silently odd seal. */
-export function assertSealFields(fields: unknown): asserts fields is SealFields {
+function assertSealFields(fields: unknown): asserts fields is SealFields {
   if (fields === null || typeof fields !== 'object') {
     throw new TypeError('fields must be a SealFields object');
   }

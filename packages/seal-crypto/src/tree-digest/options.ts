@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { assertBytes, assertInteger } from '../errors/arguments.js';
 
-export const DEFAULT_LEAF_SIZE = 65_536;
-export const MIN_LEAF_SIZE = 64;
-export const MAX_LEAF_SIZE = 2 ** 30;
+const DEFAULT_LEAF_SIZE = 65_536;
+const MIN_LEAF_SIZE = 64;
+const MAX_LEAF_SIZE = 2 ** 30;
 /** Below this many bytes the worker round trip costs more than it saves: hash inline. */
-export const DEFAULT_INLINE_BELOW = 8 * 2 ** 20;
+const DEFAULT_INLINE_BELOW = 8 * 2 ** 20;
 /** Bytes per worker job: big enough to amortise a message, small enough to overlap copy and hash. */
-export const DEFAULT_CHUNK_SIZE = 4 * 2 ** 20;
+const DEFAULT_CHUNK_SIZE = 4 * 2 ** 20;
 const MAX_THREADS = 256;
 
 export interface TreeDigestSyncOptions {

@@ -15,7 +15,7 @@ export interface HashJob {
   returnBuffer: boolean;
 }
 
-export interface HashJobResult {
+interface HashJobResult {
   hashes: Uint8Array;
   buffer: ArrayBuffer | null;
 }
