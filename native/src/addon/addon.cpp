@@ -87,6 +87,20 @@ Napi::Uint8Array bytes_arg(const Napi::CallbackInfo& info, size_t index, const c
   return info[index].As<Napi::Uint8Array>();
 }
 
+// A Buffer for `length` bytes read out of an allocation. V8 caps one Buffer (about 4 GiB on
+// Node 20) and the host may lack the memory; either way the caller gets a coded error that says
+// to read in pieces, rather than a bare RangeError.
+Napi::Buffer<uint8_t> result_buffer(Napi::Env env, uint64_t length) {
+  try {
+    return Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+  } catch (const Napi::Error& e) {
+    throw invalid_argument(env, "length",
+                           "of " + std::to_string(length) +
+                               " bytes is more than one Buffer can hold here (" + e.Message() +
+                               "); read the allocation in smaller pieces");
+  }
+}
+
 const char* memory_type_name(vs::MemoryType type) {
   switch (type) {
     case vs::MemoryType::Device:
@@ -124,19 +138,39 @@ class DigestWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     pin_.reset();  // writes are allowed again before anyone sees the result
-    if (error_) {
-      deferred_.Reject(to_js_error(Env(), *error_).Value());
-      return;
-    }
-    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), root_.data(), root_.size()));
+    settle([&] {
+      if (error_) {
+        deferred_.Reject(to_js_error(Env(), *error_).Value());
+      } else {
+        deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), root_.data(), root_.size()));
+      }
+    });
   }
 
   void OnError(const Napi::Error& e) override {
     pin_.reset();
-    deferred_.Reject(e.Value());
+    settle([&] { deferred_.Reject(e.Value()); });
   }
 
  private:
+  // Settles the promise without ever letting a C++ exception escape. node-addon-api calls
+  // OnOK/OnError from a libuv completion callback; a Napi::Error thrown there (N-API refusing to
+  // create a value because memory ran out, or because the environment is shutting down: a
+  // worker_thread terminated or the process exiting while the digest ran) would end in
+  // std::terminate. Instead the promise is rejected with that error; if even that is refused,
+  // the environment is gone and nobody is left to observe the promise.
+  template <typename Fn>
+  void settle(Fn&& body) {
+    try {
+      body();
+    } catch (const Napi::Error& e) {
+      try {
+        deferred_.Reject(e.Value());
+      } catch (const Napi::Error&) {
+      }
+    }
+  }
+
   Napi::Promise::Deferred deferred_;
   std::optional<vs::Backend::Pin> pin_;
   uint64_t leaf_size_;
@@ -281,7 +315,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     const uint64_t length = integer_arg(info, 2, "length");
     // Validate before allocating the result, so a bad request costs nothing.
     guarded(env, [&] { vs::check_range(offset, length, backend_->size_of(handle)); });
-    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+    Napi::Buffer<uint8_t> out = result_buffer(env, length);
     guarded(env, [&] { backend_->read(handle, offset, out.Data(), length); });
     return out;
   }
@@ -313,13 +347,18 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     Napi::Env env = info.Env();
     const uint64_t handle = integer_arg(info, 0, "handle");
     const uint64_t leaf_size = integer_arg(info, 1, "leafSize");
-    if (leaf_size == 0) throw invalid_argument(env, "leafSize", "must be at least 1");
+    guarded(env, [&] { vs::check_leaf_size(leaf_size); });
     // The pin is taken here, on the JS thread, before the worker is queued: from now until the
     // promise settles the allocation cannot be written, and free() cannot release its memory.
-    auto* worker = new DigestWorker(env, guarded(env, [&] { return backend_->pin(handle); }),
-                                    leaf_size);
+    vs::Backend::Pin pin = guarded(env, [&] { return backend_->pin(handle); });
+    auto* worker = new DigestWorker(env, std::move(pin), leaf_size);
     Napi::Promise promise = worker->promise();
-    worker->Queue();
+    try {
+      worker->Queue();
+    } catch (...) {
+      delete worker;  // releases the pin: a digest that never ran must not leave the allocation busy
+      throw;
+    }
     return promise;
   }
 
