@@ -209,3 +209,46 @@ TEST_CASE(cuda_backend_fails_with_a_cuda_error_name_or_works) {
 #endif
   }
 }
+
+namespace {
+// A device whose memory cannot be released, as when cudaFree fails.
+class UnreleasableMemory final : public vs::DeviceMemory {
+ public:
+  void write(uint64_t, const uint8_t*, uint64_t) override {}
+  void read(uint64_t, uint8_t*, uint64_t) const override {}
+  vs::Digest tree_digest(uint64_t) const override { return {}; }
+  vs::MemoryType memory_type() const override { return vs::MemoryType::Device; }
+  void xor_byte(uint64_t, uint8_t) override {}
+  void release() override {
+    throw vs::Error::cuda("cudaErrorIllegalAddress", "cudaFree", "cudaFree failed");
+  }
+};
+
+class UnreleasableDevice final : public vs::Device {
+ public:
+  vs::DeviceInfo info() const override { return {}; }
+  vs::MemInfo mem_info() const override { return {}; }
+  std::unique_ptr<vs::DeviceMemory> allocate(uint64_t) override {
+    return std::make_unique<UnreleasableMemory>();
+  }
+  void fail_next_allocation() override {}
+};
+}  // namespace
+
+TEST_CASE(failing_release_reaches_the_caller_and_the_handle_is_gone) {
+  std::vector<std::unique_ptr<vs::Device>> devices;
+  devices.push_back(std::make_unique<UnreleasableDevice>());
+  vs::Backend backend("test", std::move(devices));
+  const uint64_t h = backend.allocate(0, 16);
+  bool cuda_error = false;
+  try {
+    backend.free(h);
+  } catch (const vs::Error& e) {
+    cuda_error = e.code() == vs::Code::Cuda && e.cuda_name() == "cudaErrorIllegalAddress" &&
+                 e.operation() == "cudaFree";
+  }
+  CHECK(cuda_error);
+  // The memory is not ours any more whatever cudaFree said: the handle must not stay usable.
+  CHECK_THROWS_CODE(backend.free(h), vs::Code::UseAfterFree);
+  CHECK_EQ(backend.live_allocations(), size_t(0));
+}

@@ -1,5 +1,8 @@
 // Host tree digest (chunked, multi-threaded, stack-based) against the RFC 6962 definition and
 // the certificate-transparency reference vectors.
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -96,7 +99,37 @@ TEST_CASE(tree_digest_changes_when_one_bit_flips) {
   CHECK(vs::tree_digest(data.data(), data.size(), 256, kPortable, 2) != before);
 }
 
-TEST_CASE(tree_digest_rejects_zero_leaf_size) {
+TEST_CASE(tree_digest_rejects_zero_and_absurd_leaf_sizes) {
   const uint8_t byte = 1;
   CHECK_THROWS_CODE(vs::tree_digest(&byte, 1, 0, kPortable, 1), vs::Code::InvalidArgument);
+  CHECK_THROWS_CODE(vs::tree_digest(&byte, 1, vs::kMaxLeafSize + 1, kPortable, 1),
+                    vs::Code::InvalidArgument);
+  CHECK_THROWS_CODE(vs::check_leaf_size(UINT64_MAX), vs::Code::InvalidArgument);
+  vs::check_leaf_size(1);
+  vs::check_leaf_size(vs::kMaxLeafSize);
+  CHECK(vs::tree_digest(&byte, 1, vs::kMaxLeafSize, kPortable, 1) ==
+        vs::tree_digest(&byte, 1, 64, kPortable, 1));
+}
+
+namespace {
+// A hasher that fails on its 50th leaf: stands for anything that throws inside a digest thread.
+std::atomic<int> g_calls{0};
+void failing_prefixed(uint8_t prefix, const uint8_t* data, uint64_t len, uint8_t out[32]) {
+  if (g_calls.fetch_add(1) == 50) throw std::runtime_error("hasher failed");
+  vs::sha256::prefixed_hash(prefix, data, len, out);
+}
+}  // namespace
+
+TEST_CASE(tree_digest_rethrows_a_worker_thread_failure_instead_of_terminating) {
+  // An exception escaping a std::thread is std::terminate: the whole node process would die.
+  const auto data = vstest::pseudo_random_bytes(4 << 20, 3);  // 4 chunks of 1 MiB, 4 threads
+  const vs::Hasher failing{"failing", failing_prefixed, vs::sha256::empty_hash};
+  g_calls = 0;
+  bool threw = false;
+  try {
+    vs::tree_digest(data.data(), data.size(), 64, failing, 4);
+  } catch (const std::runtime_error& e) {
+    threw = std::string(e.what()) == "hasher failed";
+  }
+  CHECK(threw);
 }

@@ -24,9 +24,7 @@ class CudaMemory final : public DeviceMemory {
     throw_if_failed(cuda::copy_device_to_host(device_, dst, at(offset), length));
   }
   Digest tree_digest(uint64_t leaf_size) const override {
-    if (leaf_size == 0) {
-      throw Error(Code::InvalidArgument, "leafSize must be at least 1 byte", "leafSize");
-    }
+    check_leaf_size(leaf_size);
     Digest root;
     throw_if_failed(cuda::tree_digest(device_, ptr_, size_, leaf_size, root.data()));
     return root;

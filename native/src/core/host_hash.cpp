@@ -32,28 +32,26 @@ evp_md_ctx_st* thread_context() {
   return tc.ctx;
 }
 
+// Each EVP call reports failure with 0 (e.g. a provider that cannot be fetched); the digest then
+// comes from the portable core instead: the same bytes, slower, never an uninitialised result.
 void openssl_prefixed(uint8_t prefix, const uint8_t* data, uint64_t len, uint8_t out[32]) {
   evp_md_ctx_st* ctx = thread_context();
-  if (ctx == nullptr) {  // OpenSSL could not allocate a context: same bytes, slower
-    sha256::prefixed_hash(prefix, data, len, out);
-    return;
-  }
   unsigned int size = 0;
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, &prefix, 1);
-  EVP_DigestUpdate(ctx, data, static_cast<size_t>(len));
-  EVP_DigestFinal_ex(ctx, out, &size);
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, &prefix, 1) != 1 ||
+      EVP_DigestUpdate(ctx, data, static_cast<size_t>(len)) != 1 ||
+      EVP_DigestFinal_ex(ctx, out, &size) != 1 || size != 32) {
+    sha256::prefixed_hash(prefix, data, len, out);
+  }
 }
 
 void openssl_empty(uint8_t out[32]) {
   evp_md_ctx_st* ctx = thread_context();
-  if (ctx == nullptr) {
-    sha256::empty_hash(out);
-    return;
-  }
   unsigned int size = 0;
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestFinal_ex(ctx, out, &size);
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestFinal_ex(ctx, out, &size) != 1 || size != 32) {
+    sha256::empty_hash(out);
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include "error.h"
@@ -13,9 +15,6 @@ namespace {
 // Work is handed out in chunks of roughly this many bytes: large enough that the per-chunk
 // overhead vanishes, small enough that two threads finish at nearly the same time.
 constexpr uint64_t kTargetChunkBytes = 1u << 20;
-// Leaf sizes beyond this make no sense for a tree over device memory (and keep the arithmetic
-// below far from overflow).
-constexpr uint64_t kMaxLeafSize = uint64_t(1) << 40;
 
 void portable_prefixed(uint8_t prefix, const uint8_t* data, uint64_t len, uint8_t out[32]) {
   sha256::prefixed_hash(prefix, data, len, out);
@@ -87,6 +86,14 @@ Digest MerkleStack::root() const {
   return acc;
 }
 
+void check_leaf_size(uint64_t leaf_size) {
+  if (leaf_size == 0 || leaf_size > kMaxLeafSize) {
+    throw Error(Code::InvalidArgument,
+                "leafSize must be between 1 and 2^40 bytes, got " + std::to_string(leaf_size),
+                "leafSize");
+  }
+}
+
 unsigned default_thread_count() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
@@ -94,11 +101,7 @@ unsigned default_thread_count() {
 
 Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const Hasher& hasher,
                    unsigned threads) {
-  if (leaf_size == 0 || leaf_size > kMaxLeafSize) {
-    throw Error(Code::InvalidArgument,
-                "leafSize must be between 1 and 2^40 bytes, got " + std::to_string(leaf_size),
-                "leafSize");
-  }
+  check_leaf_size(leaf_size);
   if (len == 0) {
     Digest d;
     hasher.empty(d.data());
@@ -109,19 +112,35 @@ Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const 
   const uint64_t chunks = (leaves + per_chunk - 1) / per_chunk;
   std::vector<Digest> chunk_roots(chunks);
   std::atomic<uint64_t> next{0};
+  // An exception escaping a std::thread would be std::terminate: keep the first one, stop handing
+  // out chunks, and rethrow it on the calling thread once every thread has joined.
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
   auto work = [&]() {
-    for (uint64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
-      const uint64_t first = c * per_chunk;
-      chunk_roots[c] =
-          subtree_root(data, len, leaf_size, first, std::min(per_chunk, leaves - first), hasher);
+    try {
+      for (uint64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+        const uint64_t first = c * per_chunk;
+        chunk_roots[c] =
+            subtree_root(data, len, leaf_size, first, std::min(per_chunk, leaves - first), hasher);
+      }
+    } catch (...) {
+      next = chunks;
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
     }
   };
   const uint64_t workers = std::min<uint64_t>(std::max(1u, threads), chunks);
   std::vector<std::thread> pool;
-  pool.reserve(workers - 1);
-  for (uint64_t i = 1; i < workers; ++i) pool.emplace_back(work);
+  try {
+    pool.reserve(workers - 1);
+    for (uint64_t i = 1; i < workers; ++i) pool.emplace_back(work);
+  } catch (const std::exception&) {
+    // The OS refused another thread (or memory ran out): the threads started so far and this
+    // one share the chunks, so the digest is slower but the same.
+  }
   work();  // the calling thread takes a share too
   for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
 
   // Chunk roots sit at height log2(per_chunk); the last chunk may be partial, which the stack's
   // right-to-left fold handles exactly as RFC 6962 does.

@@ -44,6 +44,14 @@ class MerkleStack {
   std::vector<Entry> entries_;
 };
 
+// Leaf sizes beyond this make no sense for a tree over device memory (and keep the arithmetic
+// far from overflow).
+constexpr uint64_t kMaxLeafSize = uint64_t(1) << 40;
+
+// Throws INVALID_ARGUMENT naming leafSize unless 1 <= leaf_size <= kMaxLeafSize. Every tree
+// digest (host threads, CUDA kernel, the addon before it queues a worker) checks with this.
+void check_leaf_size(uint64_t leaf_size);
+
 // Root of `len` bytes at `data`. Leaves are grouped into power-of-two chunks that `threads`
 // std::threads hash in parallel; each chunk's root is a node of the full tree (or, for the last
 // chunk, the node RFC 6962's split produces), so chunk roots combine into the same root.
