@@ -120,12 +120,17 @@ unsigned blocks_for(uint64_t items, unsigned threads) {
   return static_cast<unsigned>((items + threads - 1) / threads);
 }
 
-// Frees the scratch buffers on every return path, including early returns from VS_CUDA_CHECK.
+// Scratch device memory. The success path frees it with release(), checked like every other
+// CUDA call; the destructor only covers early returns from VS_CUDA_CHECK, where an error is
+// already on its way to the caller and a second one from cudaFree would add nothing.
 struct DeviceScratch {
   void* ptr = nullptr;
-  ~DeviceScratch() {
-    if (ptr != nullptr) cudaFree(ptr);
+  cudaError_t release() {
+    void* p = ptr;
+    ptr = nullptr;
+    return p == nullptr ? cudaSuccess : cudaFree(p);
   }
+  ~DeviceScratch() { release(); }
 };
 
 }  // namespace
@@ -167,6 +172,8 @@ Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_si
   }
   // cudaMemcpy waits for the kernels; an error raised while they ran surfaces here.
   VS_CUDA_CHECK("cudaMemcpy", cudaMemcpy(root, a, 32, cudaMemcpyDeviceToHost));
+  VS_CUDA_CHECK("cudaFree", level_a.release());
+  VS_CUDA_CHECK("cudaFree", level_b.release());
   return {};
 }
 
