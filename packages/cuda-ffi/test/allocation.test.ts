@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { CudaFfiError } from '@vramseal/cuda-ffi';
+import { CudaFfiError, DeviceAllocation } from '@vramseal/cuda-ffi';
 import { describe, expect, it } from 'vitest';
 import { hex, MiB, mockBackend, seededBytes } from './helpers.js';
 
@@ -145,6 +145,29 @@ describe('DeviceAllocation', () => {
       argument: 'options.leafSize',
     });
     allocation.free();
+  });
+
+  it('a failing cudaFree is thrown as a CudaError, and the allocation still counts as freed', () => {
+    // No GPU here, so a stand-in for the addon answers free() the way the cuda backend does when
+    // cudaFree fails: after the handle is already gone from the native table.
+    const native = {
+      free(): never {
+        throw Object.assign(new Error('cudaFree failed: cudaErrorIllegalAddress'), {
+          code: 'CUDA_ERROR',
+          cudaError: 'cudaErrorIllegalAddress',
+          operation: 'cudaFree',
+        });
+      },
+    };
+    const allocation = new DeviceAllocation(native as never, 1, 0, 16);
+    expect(() => allocation.free()).toThrow(
+      expect.objectContaining({
+        name: 'CudaError',
+        code: 'cudaErrorIllegalAddress',
+        operation: 'cudaFree',
+      }),
+    );
+    expect(allocation.freed).toBe(true);
   });
 
   it('never shows its handle in JSON or util.inspect', () => {

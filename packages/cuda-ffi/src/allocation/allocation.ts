@@ -129,11 +129,18 @@ export class DeviceAllocation {
     callNative(() => this.#native.corrupt(this.#handle, offset, xorMask));
   }
 
-  /** Releases the memory. A second free() is a USE_AFTER_FREE error, as is any later use. */
+  /**
+   * Releases the memory. A second free() is a USE_AFTER_FREE error, as is any later use. If
+   * cudaFree itself fails the CudaError is thrown, but the allocation counts as freed all the
+   * same: the native side drops the handle before it releases the memory.
+   */
   free(): void {
-    callNative(() => this.#native.free(this.#handle));
-    this.#freed = true;
-    leaked.unregister(this);
+    try {
+      callNative(() => this.#native.free(this.#handle));
+    } finally {
+      this.#freed = true;
+      leaked.unregister(this);
+    }
   }
 
   toJSON(): { device: number; bytes: number; freed: boolean } {
