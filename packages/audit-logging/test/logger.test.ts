@@ -200,7 +200,12 @@ describe('durability modes', () => {
       durability: 'batched',
       batch: { maxEvents: 1000, maxDelayMs: 30 },
     });
-    const receipt = await log.emit(sealedEvent(1));
+    const started = performance.now();
+    const pending = log.emit(sealedEvent(1));
+    // Not written by emit itself: only the timer (no later emit, flush or close comes) commits it.
+    expect(fs.readFileSync(segmentPath(dir), 'utf8')).toBe('');
+    const receipt = await pending;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25); // maxDelayMs, less timer slack
     expect(receipt.seq).toBe(1);
     expect(readLines(segmentPath(dir))).toHaveLength(1);
     await log.close();
