@@ -20,6 +20,12 @@ const FAKE = {
   stripe: `sk_live_${repeat('4eC39Hq', 4)}`,
   huggingFace: `hf_${repeat('AbCdEfGh', 5)}`,
   npm: `npm_${repeat('a1b2c3', 6)}`,
+  gcsHmacId: `GOOG1E${repeat('Q7ZK4', 11)}`,
+  googleOauth: `ya29.a0Af${repeat('H6s-Mb_x', 5)}`,
+  gitlabDeploy: `gldt-${repeat('Zx9_', 6)}`,
+  gitlabRunner: `glrt-${repeat('t1_Q', 6)}`,
+  slackApp: `xapp-1-A0${repeat('12345', 3)}-${repeat('ab12', 6)}`,
+  stripeWebhook: `whsec_${repeat('Wh5ec', 6)}`,
 };
 
 describe('redactSecrets: each pattern redacts the secret and keeps the rest', () => {
@@ -60,6 +66,47 @@ describe('redactSecrets: each pattern redacts the secret and keeps the rest', ()
     ['github token glued to a word', `tokenghp_${'a1B2'.repeat(9)}`, 'a1B2'.repeat(9)],
     ['aws key id glued to a word', `MYKEY${FAKE.awsKeyId}`, FAKE.awsKeyId.slice(4)],
     ['hugging face token after underscore', `HF_TOKEN_${FAKE.huggingFace}`, FAKE.huggingFace],
+    ['gcs hmac access id', `hmac ${FAKE.gcsHmacId} in use`, FAKE.gcsHmacId],
+    ['google oauth access token', `gcloud ${FAKE.googleOauth}`, FAKE.googleOauth],
+    ['gitlab deploy token', `deploy ${FAKE.gitlabDeploy}`, FAKE.gitlabDeploy],
+    ['gitlab runner token', `runner ${FAKE.gitlabRunner}`, FAKE.gitlabRunner],
+    ['slack app-level token', `socket ${FAKE.slackApp}`, FAKE.slackApp],
+    ['stripe webhook secret', `verify ${FAKE.stripeWebhook}`, FAKE.stripeWebhook],
+    // separators other than = and :
+    ['Go-style :=', 'password := "hunter2"', 'hunter2'],
+    ['Ruby/PHP-style =>', "{ :api_key => 'k-7788' }", 'k-7788'],
+    ['JSON with a space before the colon', '{"token" : "t0k3n"}', 't0k3n'],
+    // spellings
+    ['pass=', 'user=app pass=hunter2 host=db', 'hunter2'],
+    ['PASS upper case', 'PASS=hunter2', 'hunter2'],
+    ['camelCase with any prefix', 'dbPassword=hunter2', 'hunter2'],
+    ['camelCase token, JSON', '{"githubToken":"gt-1x"}', 'gt-1x'],
+    ['camelCase secret =>', 'webhookSecret => s3cr3t', 's3cr3t'],
+    [
+      'AWS secret access key variable',
+      'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG',
+      'wJalrXUtnFEMI',
+    ],
+    ['double-encoded JSON', String.raw`body "{\"password\":\"hunter2 x\"}"`, 'hunter2'],
+    // command-line flags
+    ['--password value', 'ran db-cli --password hunter2 --verbose', 'hunter2'],
+    ['--api-key "quoted value"', 'ran tool --api-key "my key 7" now', 'my key 7'],
+    ['-token value', 'curl -token abc123', 'abc123'],
+    // headers and other shapes
+    ['cookie header', 'Cookie: session=abc123; theme=dark', 'abc123'],
+    ['set-cookie header', 'Set-Cookie: sid=s3ss10n; Path=/; HttpOnly', 's3ss10n'],
+    [
+      'bearer with a letters-only token',
+      'sent Bearer AbCdEfGhIjKlMnOpQrStUv',
+      'AbCdEfGhIjKlMnOpQrStUv',
+    ],
+    ['url password containing @', 'GET https://user:p@ssw0rd@example.com/x', 'ssw0rd'],
+    ['JWS with a non-JSON payload', 'tok eyJhbGciOiJIUzI1NiJ9.aGVsbG8.c2lnbmF0dXJl end', 'aGVsbG8'],
+    [
+      'JWE (five parts, empty key)',
+      'jwe eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXYx.Y2lwaGVy.dGFn end',
+      'Y2lwaGVy',
+    ],
   ];
 
   it.each(cases)('%s', (_name, input, secret) => {
@@ -80,6 +127,22 @@ describe('redactSecrets: each pattern redacts the secret and keeps the rest', ()
       'connect postgres://admin:[REDACTED]@db:5432/app',
     );
     expect(redactSecrets(`got ${FAKE.jwt} back`)).toBe('got [REDACTED] back');
+  });
+
+  it('keeps the quotes around a quoted value, so JSON stays valid', () => {
+    expect(redactSecrets('{"client_secret":"s3 cr3t","n":1}')).toBe(
+      '{"client_secret":"[REDACTED]","n":1}',
+    );
+    expect(redactSecrets("db.password = 'p@ss w0rd'")).toBe("db.password = '[REDACTED]'");
+    expect(redactSecrets('ran tool --api-key "my key 7" now')).toBe(
+      'ran tool --api-key "[REDACTED]" now',
+    );
+    expect(redactSecrets(String.raw`"{\"token\":\"t0k\"}"`)).toBe(
+      String.raw`"{\"token\":\"[REDACTED]\"}"`,
+    );
+    // Found by the idempotency property: a quoted value glued to the next word.
+    expect(redactSecrets("token:''token")).toBe("token:'[REDACTED]'token");
+    expect(redactSecrets("token:'[REDACTED]'token")).toBe("token:'[REDACTED]'token");
   });
 
   it('redacts PEM private key blocks of every kind, including line breaks inside', () => {
@@ -137,6 +200,24 @@ describe('redactSecrets: near misses are left alone', () => {
     'sk_live_short',
     'AIzaShort',
     'a plain sentence about sealing shard 3 on GPU0 in 412 ms.',
+    // near misses of the separators, spellings, flags and shapes above
+    'bypass=true compass=north passing=3 passes=2',
+    'password_policy=strict token_count=3 tokenCount=3 keyId=abc',
+    'maxTokens=4096 numTokens: 5',
+    'firstPass=done',
+    'tool --password --verbose',
+    'use --token-file /etc/token for it',
+    're-pass tests and non-token input',
+    'cookies are nice; cookie-policy=strict',
+    'bearer of internationalization',
+    'Bearer abcdefghijklmnopqrs has 19 letters',
+    'GOOGLE_CLOUD_PROJECT is set',
+    'version ya29.1 released',
+    'glab-cli-v2 installed',
+    'whsec_short',
+    'xapp-1-short',
+    'eyJhbGciOiJIUzI1NiJ9. Then the next sentence.',
+    'the password = ',
   ];
 
   it.each(nearMisses)('%s', (text) => {
@@ -214,6 +295,15 @@ describe('redactSecrets: linear time on adversarial input', () => {
     'hugging face prefixes and short bodies': fill('hf_abc'),
     'private key headers': fill('-----BEGIN PRIVATE KEY-----'),
     'ANSI-free control soup': fill('\u0000\u001b['),
+    'flags without values': fill('--password '),
+    'flag prefixes': fill('--a-b-c-d-e-token'),
+    'camelCase keys and escaped quotes': fill('aKey=\\"'),
+    'Go-style separators and open quotes': fill('token:="'),
+    'cookie lists': fill('Cookie: a;'),
+    'GOOG prefixes': fill('GOOG'),
+    'JWT header and dots': fill('eyJa..'),
+    'URL userinfo with @': fill('a://a:@@'),
+    'bearer and 19 letters': fill('bearer aaaaaaaaaaaaaaaaaaa!'),
   };
 
   it.each(Object.entries(adversarial))(
