@@ -6,7 +6,8 @@ import { basicFields, memoryDestination } from './helpers.js';
 // Everything sanitizeText must never let through.
 const FORBIDDEN =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters
-  /[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: single code points, one at a time
+  /[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/;
 
 describe('sanitizeText', () => {
   it.each([
@@ -31,6 +32,10 @@ describe('sanitizeText', () => {
     ['zero-width space, joiner, BOM', 'to\u200bk\u200den\ufeff', 'token'],
     ['word joiner and invisible operators', 'a\u2060b\u2062c', 'abc'],
     ['Unicode tag characters', `a${String.fromCodePoint(0xe0041, 0xe0042)}b`, 'ab'],
+    ['soft hyphen and combining grapheme joiner', 'pass\u00adwo\u034frd', 'password'],
+    ['Hangul and Khmer fillers', 'a\u115fb\u1160c\u3164d\uffa0e\u17b4f', 'abcdef'],
+    ['Mongolian free variation selectors', 'a\u180bb\u180fc', 'abc'],
+    ['interlinear annotation marks', 'a\ufff9b\ufffbc', 'abc'],
   ])('%s', (_name, input, expected) => {
     expect(sanitizeText(input)).toBe(expected);
   });
@@ -53,6 +58,63 @@ describe('sanitizeText', () => {
 });
 
 describe('sanitising in narration', () => {
+  it('every string a caller can pass is sanitised: fields, context keys and values, bindings, actor, emittedBy', () => {
+    const out = memoryDestination();
+    const dirty = (name: string) => `${name}\r\n\u001b[31m\u202e\u200b\u00ad!`;
+    const stringFields = [
+      'session_id',
+      'job_id',
+      'task_id',
+      'pool_id',
+      'replica_id',
+      'worker_id',
+      'shard_id',
+      'device',
+      'model_ref',
+      'engine',
+      'engine_version',
+      'error_kind',
+      'cute',
+      'story',
+    ];
+    const fields: Record<string, unknown> = {
+      actor: dirty('actor'),
+      action: dirty('action'),
+      target: dirty('target'),
+      human: dirty('human'),
+      correlation_id: dirty('correlation_id'),
+      context: { [dirty('key')]: dirty('value'), nested: [dirty('item')] },
+    };
+    for (const name of stringFields) fields[name] = dirty(name);
+    createNarrator({ actor: dirty('narrator'), destination: out, emittedBy: dirty('app@1') })
+      .child({ job_id: dirty('bound') })
+      .info(fields as never);
+    createNarrator({ actor: dirty('narrator'), destination: out, emittedBy: dirty('app@1') })
+      .child({ pool_id: dirty('bound') })
+      .info(basicFields);
+    const events = out.events();
+    const strings: string[] = [];
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') strings.push(value);
+      else if (typeof value === 'object' && value !== null) {
+        for (const [key, item] of Object.entries(value)) {
+          strings.push(key);
+          collect(item);
+        }
+      }
+    };
+    collect(events);
+    for (const value of strings) expect(value).not.toMatch(FORBIDDEN);
+    // Each value survives, cleaned (so the check above looked at real values, not dropped ones).
+    const [first, second] = events;
+    for (const name of [...stringFields, 'actor', 'action', 'target', 'human', 'correlation_id']) {
+      expect((first as unknown as Record<string, unknown>)[name], name).toBe(`${name}  !`);
+    }
+    expect(first?.context).toEqual({ 'key  !': 'value  !', nested: ['item  !'] });
+    expect(first?.emitted_by).toBe('app@1  !');
+    expect(second).toMatchObject({ actor: 'narrator  !', pool_id: 'bound  !' });
+  });
+
   it('a value with line breaks cannot forge a second log line (JSON output)', () => {
     const out = memoryDestination();
     const narrator = createNarrator({ actor: 'gateway', destination: out });
@@ -92,7 +154,11 @@ describe('sanitising in narration', () => {
     const out = memoryDestination();
     const narrator = createNarrator({ actor: 'gateway', destination: out });
     narrator.info({ ...basicFields, human: 'Using pass\u200bword=hunter2 for the test.' });
-    expect(out.events()[0]?.human).toBe('Using password=[REDACTED] for the test.');
+    narrator.info({ ...basicFields, human: 'Using pass\u00adword=hunter2 (soft hyphen).' });
+    expect(out.events().map((event) => event.human)).toEqual([
+      'Using password=[REDACTED] for the test.',
+      'Using password=[REDACTED] (soft hyphen).',
+    ]);
   });
 
   it('ANSI escapes are removed from every string field', () => {

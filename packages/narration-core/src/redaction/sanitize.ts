@@ -7,7 +7,9 @@
  * - CR, LF, TAB, every other C0/C1 control, DEL and U+2028/U+2029 become one space: a value can
  *   never start a new (forged) log line, in JSON or in pretty output.
  * - Bidi embeddings/overrides/isolates (U+202A-U+202E, U+2066-U+2069), zero-width and other
- *   invisible format characters (U+200B-U+200F, U+2060-U+2064, U+FEFF, U+061C, U+180E) and
+ *   invisible characters (U+200B-U+200F, U+2060-U+2065, U+FEFF, U+061C, U+180B-U+180F, soft
+ *   hyphen U+00AD, combining grapheme joiner U+034F, the Hangul and Khmer fillers U+115F,
+ *   U+1160, U+17B4, U+17B5, U+3164, U+FFA0, interlinear annotation marks U+FFF9-U+FFFB) and
  *   Unicode tag characters (U+E0000-U+E007F) are removed: they reorder or hide text, or split a
  *   secret so that redaction would miss it. Sanitising therefore runs before redaction.
  *
@@ -23,13 +25,17 @@ const ANSI_SEQUENCE = /\x1b\[[0-?]{0,64}[ -/]{0,16}[@-~]|\x1b\][^\x07\x1b]{0,102
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the job
 const LINE_BREAKING_OR_CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 
+// The classes list single code points to remove, combining marks among them (U+034F, U+17B4,
+// U+180B...): each is matched on its own, never as part of a composed character.
 const INVISIBLE_OR_BIDI =
-  /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: single code points, see above
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
 // One scan that answers "is there anything to do at all?"; most log strings are clean.
 const NEEDS_SANITISING =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the job
-  /[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\udb40]/;
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: single code points, see above
+  /[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb\udb40]/;
 
 /** Returns `text` with control, ANSI, bidi and invisible characters neutralised (see above). */
 export function sanitizeText(text: string): string {
