@@ -141,6 +141,12 @@ describe('withCorrelation', () => {
     ).toThrow(/traceparent/);
   });
 
+  it('rejects a non-function with INVALID_ARGUMENT naming fn', () => {
+    expect(() => withCorrelation(VALID, 'run' as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'fn' }),
+    );
+  });
+
   it('normalises an upper-case id to lower case', () => {
     expect(withCorrelation(VALID.toUpperCase(), () => currentCorrelationId())).toBe(VALID);
   });
@@ -171,6 +177,31 @@ describe('correlationFromHeaders', () => {
     const incoming = (headers as Record<string, unknown>)['x-correlation-id'];
     if (typeof incoming === 'string') expect(correlationId).not.toBe(incoming);
     expect(correlationFromHeaders(headers).correlationId).not.toBe(correlationId);
+  });
+
+  it('trims optional whitespace around a valid id (RFC 9110 section 5.5), keeping it', () => {
+    expect(correlationFromHeaders({ 'x-correlation-id': ` ${VALID}\t` }).correlationId).toBe(VALID);
+  });
+
+  it('ignores header values that are not strings, replacing the id', () => {
+    for (const value of [42, { id: VALID }, [VALID, 7], [], null]) {
+      const { correlationId } = correlationFromHeaders({ 'x-correlation-id': value } as never);
+      expect(isValidCorrelationId(correlationId)).toBe(true);
+      expect(correlationId).not.toBe(VALID);
+    }
+  });
+
+  it('a missing headers object is a typed error naming `headers`, in both directions', () => {
+    for (const call of [
+      () => correlationFromHeaders(undefined as never),
+      () => correlationFromHeaders(null as never),
+      () => injectCorrelationHeaders(undefined as never),
+    ]) {
+      expect(call).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'headers' }),
+      );
+      expect(call).toThrow(/pass \{\} when there are none/);
+    }
   });
 
   it('keeps a valid traceparent and drops an invalid one', () => {

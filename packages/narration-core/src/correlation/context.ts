@@ -23,6 +23,13 @@ const correlationStore = new AsyncLocalStorage<CorrelationContext>();
  */
 export function withCorrelation<T>(correlation: string | CorrelationContext, fn: () => T): T {
   const context = toContext(correlation);
+  if (typeof fn !== 'function') {
+    throw new NarrationError(
+      'INVALID_ARGUMENT',
+      'withCorrelation(): `fn` must be the function to run inside the correlation.',
+      'fn',
+    );
+  }
   return correlationStore.run(context, fn);
 }
 

@@ -1,3 +1,4 @@
+import { NarrationError } from '../errors/narration-error.js';
 import { activeSpan } from '../tracing/otel.js';
 import { type CorrelationContext, currentCorrelation } from './context.js';
 import { isValidCorrelationId, newCorrelationId } from './correlation-id.js';
@@ -24,7 +25,8 @@ export type HeadersOutput = { set(name: string, value: string): unknown } | Reco
  * `traceparent` is kept as well; an invalid one is dropped.
  */
 export function correlationFromHeaders(headers: HeadersInput): CorrelationContext {
-  const incomingId = singleHeaderValue(headers, CORRELATION_HEADER);
+  requireHeaders(headers, 'correlationFromHeaders');
+  const incomingId = singleHeaderValue(headers, CORRELATION_HEADER)?.trim();
   const correlationId = isValidCorrelationId(incomingId)
     ? incomingId.toLowerCase()
     : newCorrelationId();
@@ -39,6 +41,7 @@ export function correlationFromHeaders(headers: HeadersInput): CorrelationContex
  * Existing values of these two headers, in any key case, are replaced.
  */
 export function injectCorrelationHeaders<H extends HeadersOutput>(headers: H): H {
+  requireHeaders(headers, 'injectCorrelationHeaders');
   const correlation = currentCorrelation();
   setHeader(headers, CORRELATION_HEADER, correlation?.correlationId ?? newCorrelationId());
   const span = activeSpan();
@@ -52,11 +55,21 @@ export function injectCorrelationHeaders<H extends HeadersOutput>(headers: H): H
 
 function singleHeaderValue(headers: HeadersInput, name: string): string | undefined {
   const raw = hasGet(headers) ? headers.get(name) : findCaseInsensitive(headers, name);
-  if (raw === null || raw === undefined) return undefined;
   if (typeof raw === 'string') return raw;
+  if (!Array.isArray(raw)) return undefined; // absent, or not a header value at all
   // Repeated header: only unambiguous if every copy says the same thing.
   const values = [...new Set(raw)];
-  return values.length === 1 ? values[0] : undefined;
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
+}
+
+function requireHeaders(headers: unknown, caller: string): void {
+  if (typeof headers === 'object' && headers !== null) return;
+  throw new NarrationError(
+    'INVALID_ARGUMENT',
+    `${caller}(): \`headers\` must be a headers object (Node's req.headers, a plain record or ` +
+      'a Fetch Headers); pass {} when there are none.',
+    'headers',
+  );
 }
 
 function hasGet(headers: HeadersInput): headers is { get(name: string): string | null } {
