@@ -216,6 +216,16 @@ describe("invalid events, policy 'throw'", () => {
     );
     expect(error.message).not.toContain('hunter2');
   });
+
+  it('an unknown field name is cleaned before it is named in the error', () => {
+    const { narrator } = narratorTo({ onInvalid: 'throw' });
+    const error = codeOf(() =>
+      narrator.info({ ...basicFields, 'token=hunter2\nx': 1 } as unknown as NarrationFields),
+    );
+    expect(error.argument).toBe('token=[REDACTED] x');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('\n');
+  });
 });
 
 describe("invalid events, policy 'repair'", () => {

@@ -124,7 +124,7 @@ export function createNarrator(options: NarratorOptions): Narrator {
   const limiter = createLimiter(options.sample);
   const emittedBy =
     options.emittedBy === undefined
-      ? detectCallerPackage()
+      ? cleanString(detectCallerPackage()) // a package.json is text like any other
       : cleanString(requireOptionString(options.emittedBy, 'emittedBy'));
 
   const target = resolveDestination(options.destination);
@@ -379,11 +379,12 @@ function cleanBindings(bindings: NarrationBindings): Record<string, unknown> {
     }
     if (problems.length > 0) {
       problems.length = 0;
+      const argument = `bindings.${cleanString(key)}`;
       throw new NarrationError(
         'INVALID_ARGUMENT',
-        `child(): \`bindings.${cleanString(key)}\` is not a valid narration field value ` +
+        `child(): \`${argument}\` is not a valid narration field value ` +
           "(see NarrationFields for each field's type; put other data in `context`).",
-        `bindings.${key}`,
+        argument,
       );
     }
   }
@@ -444,6 +445,8 @@ function invalidOption(name: string, what: string): NarrationError {
   return new NarrationError('INVALID_OPTION', `createNarrator(): \`${name}\` ${what}.`, name);
 }
 
+/** `name` may be a caller's unknown field key: cleaned, so an error cannot carry a secret. */
 function invalidEvent(name: string, what: string): NarrationError {
-  return new NarrationError('INVALID_NARRATION', `narrate(): \`${name}\` ${what}.`, name);
+  const field = cleanString(name);
+  return new NarrationError('INVALID_NARRATION', `narrate(): \`${field}\` ${what}.`, field);
 }
