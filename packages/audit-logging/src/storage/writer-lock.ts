@@ -50,7 +50,8 @@ export function acquireWriterLock(dir: string): string {
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
         throw new AuditConfigError(
           'dir',
-          `${dir} is open for writing by process ${holder}; only one writer may append to a log`,
+          `${dir} is open for writing by process ${holder}; only one writer may append to a log. ` +
+            `Stop that process first; if ${holder} is not an audit writer (its pid was reused after a crash), delete ${file}`,
         );
       }
       fs.unlinkSync(file); // left by a writer that no longer exists
