@@ -93,6 +93,12 @@ describe('AuditLogger basics', () => {
     await expect(openLogger(dir, { checkpointEvery: 0 })).rejects.toMatchObject({
       option: 'checkpointEvery',
     });
+    await expect(
+      openLogger(dir, { batch: { maxEvents: 10, maxDelayMs: 2 ** 31 } }),
+    ).rejects.toMatchObject({ option: 'batch.maxDelayMs' });
+    await expect(
+      openLogger(dir, { rotation: { daily: 'yes' as unknown as boolean } }),
+    ).rejects.toMatchObject({ option: 'rotation.daily' });
   });
 
   it('allows one writer per directory', async () => {

@@ -37,6 +37,9 @@ export const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
 const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
 
+/** The longest delay setTimeout honours (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function positiveInt(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
@@ -91,7 +94,21 @@ export function checkOpenOptions(options: AuditLoggerOptions): void {
     throw new AuditConfigError('onError', 'onError must be a function');
   }
   positiveInt('batch.maxEvents', options.batch?.maxEvents, DEFAULT_BATCH.maxEvents);
-  positiveInt('batch.maxDelayMs', options.batch?.maxDelayMs, DEFAULT_BATCH.maxDelayMs);
+  const maxDelayMs = positiveInt(
+    'batch.maxDelayMs',
+    options.batch?.maxDelayMs,
+    DEFAULT_BATCH.maxDelayMs,
+  );
+  if (maxDelayMs > MAX_TIMER_MS) {
+    // setTimeout turns a longer delay into 1 ms (with a TimeoutOverflowWarning): refuse it instead.
+    throw new AuditConfigError(
+      'batch.maxDelayMs',
+      `batch.maxDelayMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${maxDelayMs}`,
+    );
+  }
+  if (options.rotation?.daily !== undefined && typeof options.rotation.daily !== 'boolean') {
+    throw new AuditConfigError('rotation.daily', 'rotation.daily must be true or false');
+  }
   positiveInt('rotation.maxBytes', options.rotation?.maxBytes, 1);
   positiveInt('checkpointEvery', options.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
   if (options.signingKey !== undefined) toSigningKey(options.signingKey);
