@@ -307,11 +307,29 @@ describe('tamper detection', () => {
     }
   });
 
-  it('the writer refuses to append to a tampered log', async () => {
+  it('the writer refuses to append to a tampered log, and changes nothing in it', async () => {
     const file = segmentPath(dir, 1);
     const lines = readLines(file);
     lines.splice(1, 1);
     writeLines(file, lines);
+    // Torn tails elsewhere would be repaired on a good log; on a tampered one they stay as found.
+    const checkpoints = path.join(dir, 'checkpoints.ndjson');
+    fs.appendFileSync(checkpoints, '{"lastMac":"00');
+    const newest = segmentPath(dir, manifest().length + 1);
+    fs.appendFileSync(newest, '{"auditId":"5b1c');
+    const before = fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n))]);
     await expect(openLogger(dir)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION', seq: 2 });
+    const after = fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n))]);
+    expect(after).toEqual(before);
+  });
+
+  it('a closed segment listed in the manifest is never cut, even when it is the newest', async () => {
+    const entries = manifest();
+    fs.unlinkSync(segmentPath(dir, entries.length + 1)); // as if the crash came before it existed
+    const newest = segmentPath(dir, entries.length);
+    fs.appendFileSync(newest, '{"auditId":"5b1c');
+    const size = fs.statSync(newest).size;
+    await expect(openLogger(dir)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION' });
+    expect(fs.statSync(newest).size).toBe(size);
   });
 });

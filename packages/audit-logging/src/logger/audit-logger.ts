@@ -32,7 +32,7 @@ import {
   UnsafePathError,
   writeFully,
 } from '../storage/secure-fs.js';
-import { acquireWriterLock, forgetWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
+import { acquireWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
 import type { LeafStore } from './leaf-store.js';
 import {
   type AuditLoggerOptions,
@@ -188,7 +188,8 @@ export class AuditLogger {
         ]);
       }
     } catch (error) {
-      forgetWriterLock(realDir);
+      // Nothing was opened: give the directory back, so another process may try it.
+      releaseWriterLock(options.dir, realDir);
       if (error instanceof AuditError) throw error;
       if (error instanceof UnsafePathError) throw new AuditConfigError('dir', error.message, error);
       throw new AuditConfigError(

@@ -61,7 +61,13 @@ function fail(seq: number | null, file: string, what: string): never {
  * Reads a small append-only side file (manifest, checkpoints), cutting a torn last line (a write
  * interrupted by a crash; it was never acknowledged) and returning its complete lines.
  */
-function readSideFile(dir: string, name: string, repairs: Repair[]): string[] {
+/** A torn tail found while reading, cut only once the whole log has verified. */
+interface Cut {
+  readonly file: string;
+  readonly offset: number;
+}
+
+function readSideFile(dir: string, name: string, repairs: Repair[], cuts: Cut[]): string[] {
   const file = path.join(dir, name);
   if (!fs.existsSync(file)) return [];
   const fd = openReadOnly(file);
@@ -72,7 +78,7 @@ function readSideFile(dir: string, name: string, repairs: Repair[]): string[] {
       lines.push(line);
     });
     if (tail.length > 0) {
-      fs.truncateSync(file, tailOffset);
+      cuts.push({ file, offset: tailOffset });
       repairs.push({
         file: name,
         droppedBytes: tail.length,
@@ -90,10 +96,11 @@ function readManifest(
   dir: string,
   key: SecretKey,
   repairs: Repair[],
+  cuts: Cut[],
 ): { entries: ManifestEntry[]; lastMac: string } {
   const entries: ManifestEntry[] = [];
   let prev = GENESIS_MAC;
-  for (const line of readSideFile(dir, MANIFEST_FILE, repairs)) {
+  for (const line of readSideFile(dir, MANIFEST_FILE, repairs, cuts)) {
     const entry = decodeManifestEntry(line);
     if (typeof entry === 'string') fail(null, MANIFEST_FILE, entry);
     if (entry.prevMac !== prev || !checkManifestMac(key, entry)) {
@@ -111,9 +118,14 @@ function readManifest(
   return { entries, lastMac: prev };
 }
 
-function readCheckpoints(dir: string, key: SecretKey, repairs: Repair[]): Checkpoint[] {
+function readCheckpoints(
+  dir: string,
+  key: SecretKey,
+  repairs: Repair[],
+  cuts: Cut[],
+): Checkpoint[] {
   const out: Checkpoint[] = [];
-  for (const line of readSideFile(dir, CHECKPOINT_FILE, repairs)) {
+  for (const line of readSideFile(dir, CHECKPOINT_FILE, repairs, cuts)) {
     const cp = decodeCheckpointLine(line);
     if (typeof cp === 'string') fail(null, CHECKPOINT_FILE, cp);
     if (!verifyCheckpointMac(cp, key))
@@ -130,12 +142,14 @@ function readCheckpoints(dir: string, key: SecretKey, repairs: Repair[]): Checkp
  * Re-reads the whole log with the audit key before appending to it: every record's MAC and chain
  * link, every closed segment against its manifest entry, every checkpoint against the tree. The
  * chain then resumes from the last record on disk, never from genesis. Only an unterminated last
- * line of the newest segment (a torn write) is repaired; anything else is an integrity error.
+ * line (a torn write) of the active segment, the manifest or the checkpoint file is repaired, and
+ * only after everything else verified; anything else is an integrity error and changes nothing.
  */
 export function recoverLog(dir: string, key: SecretKey): RecoveredState {
   const repairs: Repair[] = [];
-  const { entries: manifest, lastMac: lastManifestMac } = readManifest(dir, key, repairs);
-  const checkpoints = readCheckpoints(dir, key, repairs);
+  const cuts: Cut[] = [];
+  const { entries: manifest, lastMac: lastManifestMac } = readManifest(dir, key, repairs, cuts);
+  const checkpoints = readCheckpoints(dir, key, repairs, cuts);
   const segments = listSegments(fs.readdirSync(dir));
   segments.forEach((s, i) => {
     if (s.index !== i + 1)
@@ -218,8 +232,9 @@ export function recoverLog(dir: string, key: SecretKey): RecoveredState {
       fs.closeSync(fd);
     }
     if (result.tail.length > 0) {
-      if (!isLast) fail(seq + 1, seg.name, 'a closed segment ends in a partial line');
-      fs.truncateSync(file, result.tailOffset);
+      if (!isLast || manifest[i])
+        fail(seq + 1, seg.name, 'a closed segment ends in a partial line');
+      cuts.push({ file, offset: result.tailOffset });
       repairs.push({
         file: seg.name,
         droppedBytes: result.tail.length,
@@ -265,6 +280,9 @@ export function recoverLog(dir: string, key: SecretKey): RecoveredState {
       firstTs: undefined,
     };
   }
+  // Everything verified: only now cut the torn tails, so a log that fails to open is left exactly
+  // as it was found (evidence).
+  for (const cut of cuts) fs.truncateSync(cut.file, cut.offset);
   for (const repair of repairs) repair.lastGoodSeq = seq;
   return {
     seq,

@@ -76,8 +76,3 @@ export function releaseWriterLock(dir: string, real: string): void {
   }
   heldDirs.delete(real);
 }
-
-/** For a failed open: forget the directory, leave the file (the next open takes it over). */
-export function forgetWriterLock(real: string): void {
-  heldDirs.delete(real);
-}
