@@ -173,16 +173,30 @@ describe('Backend', () => {
     );
   });
 
-  it.each([2, -1, 0.5, '0'])('rejects device %j with INVALID_DEVICE', (device) => {
-    const backend = mockBackend();
-    expect(() => backend.allocate(device as number, 8)).toThrow(
-      expect.objectContaining({ code: 'INVALID_DEVICE', argument: 'device' }),
-    );
-    expect(() => backend.memInfo(device as number)).toThrow(
-      expect.objectContaining({ code: 'INVALID_DEVICE' }),
-    );
-    expect(() => backend.deviceInfo(device as number)).toThrow(
-      expect.objectContaining({ code: 'INVALID_DEVICE' }),
+  it.each([
+    ['a BigInt', 8n],
+    ['an object with valueOf', { valueOf: (): number => 8 }],
+    ['a numeric string', '8'],
+    ['Infinity', Number.POSITIVE_INFINITY],
+  ])('rejects bytes given as %s without coercing it', (_name, bytes) => {
+    expect(() => mockBackend().allocate(0, bytes as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'bytes' }),
     );
   });
+
+  it.each([2, -1, 0.5, '0', 1n, 2 ** 53, 1e308])(
+    'rejects device %s with a typed error',
+    (device) => {
+      const backend = mockBackend();
+      expect(() => backend.allocate(device as number, 8)).toThrow(
+        expect.objectContaining({ code: 'INVALID_DEVICE', argument: 'device' }),
+      );
+      expect(() => backend.memInfo(device as number)).toThrow(
+        expect.objectContaining({ code: 'INVALID_DEVICE' }),
+      );
+      expect(() => backend.deviceInfo(device as number)).toThrow(
+        expect.objectContaining({ code: 'INVALID_DEVICE' }),
+      );
+    },
+  );
 });

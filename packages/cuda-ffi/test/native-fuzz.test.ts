@@ -20,11 +20,28 @@ const NATIVE_CODES = new Set([
 const junk = fc.oneof(
   fc.integer({ min: 0, max: 2 ** 53 - 1 }),
   fc.integer({ min: -1000, max: 1000 }),
-  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, 2 ** 64, 0.5, -0),
+  fc.constantFrom(
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    2 ** 64,
+    1e308,
+    0.5,
+    -0,
+  ),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
   fc.string({ maxLength: 4 }),
   fc.constant(undefined),
   fc.constant(null),
   fc.constant({}),
+  // Never called: the addon must not coerce arguments (no JS runs inside a native call).
+  fc.constant({
+    valueOf(): number {
+      throw new Error('valueOf was called');
+    },
+  }),
+  fc.constant(Symbol('handle')),
+  fc.constant([1]),
 );
 
 function expectNativeError(error: unknown): void {

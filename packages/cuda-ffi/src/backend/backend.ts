@@ -167,7 +167,7 @@ class NativeBackedBackend implements Backend {
 }
 
 function assertDevice(device: unknown): asserts device is number {
-  if (typeof device !== 'number' || !Number.isInteger(device)) {
+  if (typeof device !== 'number' || !Number.isSafeInteger(device)) {
     throw new CudaFfiError(
       'INVALID_DEVICE',
       `device must be an integer device index, got ${describe(device)}`,
