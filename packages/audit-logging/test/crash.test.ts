@@ -107,6 +107,29 @@ describe('crash safety', () => {
     expect(report.events, replay).toBeGreaterThanOrEqual(allAcked.size);
   }, 60_000);
 
+  it('a torn checkpoint line is reported as torn (not tampered), then repaired on open', async () => {
+    const dir = tmpLogDir();
+    let log = await openLogger(dir);
+    for (let i = 1; i <= 3; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    const file = path.join(dir, 'checkpoints.ndjson');
+    fs.appendFileSync(file, '{"lastMac":"9f');
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({
+      ok: false,
+      reason: 'torn_tail',
+      file: 'checkpoints.ndjson',
+      events: 3,
+    });
+    log = await openLogger(dir);
+    await log.close();
+    expect(records(dir)[3]?.event).toMatchObject({
+      type: 'audit_log_repaired',
+      file: 'checkpoints.ndjson',
+      droppedBytes: 14,
+    });
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+  });
+
   it('a torn last line is cut off on open and the repair is recorded as an event', async () => {
     const dir = tmpLogDir();
     let log = await openLogger(dir);

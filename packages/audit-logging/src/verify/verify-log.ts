@@ -156,6 +156,8 @@ class Verifier {
   /** A seq jump seen on the previous line: a gap, unless the next line fills it (a swap). */
   private pendingJump: { expected: number; found: number; file: string } | undefined;
   private readonly warnings: string[] = [];
+  /** A side file whose last line is partial (a crash mid-append): reported if nothing worse is. */
+  private tornSideFile: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -226,8 +228,12 @@ class Verifier {
   private async readManifest(): Promise<void> {
     let prev = GENESIS_MAC;
     for await (const { line, terminated } of lines(path.join(this.dir, MANIFEST_FILE))) {
+      if (!terminated) {
+        this.tornSideFile = MANIFEST_FILE;
+        break;
+      }
       const at = this.manifest.length + 1;
-      const entry = sideLine(line, terminated, decodeManifestEntry);
+      const entry = line === null ? 'line is not valid UTF-8' : decodeManifestEntry(line);
       if (typeof entry === 'string')
         throw new Stop(null, 'manifest_invalid', `manifest line ${at}: ${entry}`, MANIFEST_FILE);
       if (entry.index !== at || entry.segment !== segmentName(at)) {
@@ -262,8 +268,12 @@ class Verifier {
   private async readCheckpoints(): Promise<void> {
     let n = 0;
     for await (const { line, terminated } of lines(path.join(this.dir, CHECKPOINT_FILE))) {
+      if (!terminated) {
+        this.tornSideFile = CHECKPOINT_FILE;
+        break;
+      }
       n += 1;
-      const cp = sideLine(line, terminated, decodeCheckpointLine);
+      const cp = line === null ? 'line is not valid UTF-8' : decodeCheckpointLine(line);
       if (typeof cp === 'string')
         throw new Stop(null, 'checkpoint_invalid', `checkpoint line ${n}: ${cp}`, CHECKPOINT_FILE);
       this.authenticate(cp, `checkpoint line ${n}`);
@@ -479,6 +489,14 @@ class Verifier {
         CHECKPOINT_FILE,
       );
     }
+    if (this.tornSideFile !== undefined) {
+      throw new Stop(
+        null,
+        'torn_tail',
+        `${this.tornSideFile} ends in a partial line (a crash mid-write?); opening the log with AuditLogger.open repairs it and records the repair`,
+        this.tornSideFile,
+      );
+    }
     const covered = this.checkpoints.at(-1)?.treeSize ?? 0;
     if (covered < this.seq) {
       this.warnings.push(
@@ -499,17 +517,6 @@ function gapStop(jump: { expected: number; found: number; file: string }): Stop 
     `${range} missing (the next record is ${jump.found})`,
     jump.file,
   );
-}
-
-/** Decodes one line of the manifest or checkpoint file, or says why it cannot be one. */
-function sideLine<T>(
-  line: string | null,
-  terminated: boolean,
-  decode: (line: string) => T | string,
-): T | string {
-  if (line === null) return 'line is not valid UTF-8';
-  if (!terminated) return 'the file ends in a partial line (no newline)';
-  return decode(line);
 }
 
 /**
