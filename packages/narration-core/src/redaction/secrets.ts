@@ -219,17 +219,21 @@ const RULES: readonly RedactionRule[] = [
   FLAG_VALUE,
 ];
 
-// Every rule above needs one of these literals to match, so text without any of them skips the
-// rules. Three small scans are cheaper than one big alternation (measured: ~180 ns against
-// ~320 ns for a 90-character sentence), because V8 can skip ahead faster on fewer branches.
+// Every rule above needs one of these to match, so text without any of them skips the rules.
+// Two scans: the case-insensitive keywords, then the case-sensitive literals and token prefixes.
+// Measured on 80-90 character sentences: ~80-210 ns for both, against ~115-310 ns with the
+// literals and the prefixes in two separate scans; one case-insensitive alternation of
+// everything is slower still (/i on the literals makes V8 try far more start positions).
 const SECRET_KEYWORD = /key|token|secret|pass|pwd|credential|authorization|bearer|basic|cookie/i;
-const SECRET_LITERAL =
-  /eyJ|:\/\/|-----BEGIN|AIza|GOOG|ya29\.|hooks\.slack|A(?:KI|SI|BI|CC|GP|ID|IP|NP|NV|PK|RO|SC)A/;
-const TOKEN_PREFIX =
-  /(?:gh[pousr]|github_pat|hf|npm|[sr]k|whsec)_|(?:gl[a-z]{2,5}|xox[a-z]|xapp|sk)-/;
+const SECRET_LITERAL = new RegExp(
+  [
+    'eyJ|:\\/\\/|-----BEGIN|AIza|GOOG|ya29\\.|hooks\\.slack|A(?:KI|SI|BI|CC|GP|ID|IP|NP|NV|PK|RO|SC)A',
+    '(?:gh[pousr]|github_pat|hf|npm|[sr]k|whsec)_|(?:gl[a-z]{2,5}|xox[a-z]|xapp|sk)-',
+  ].join('|'),
+);
 
 function mayContainSecret(text: string): boolean {
-  return SECRET_KEYWORD.test(text) || SECRET_LITERAL.test(text) || TOKEN_PREFIX.test(text);
+  return SECRET_KEYWORD.test(text) || SECRET_LITERAL.test(text);
 }
 
 /**
