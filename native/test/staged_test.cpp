@@ -118,4 +118,16 @@ TEST_CASE(staged_loads_are_coalesced_and_rows_avoid_bank_conflicts) {
       CHECK_EQ(groups.size(), size_t(8));
     }
   }
+  // The stores into the stage cannot also be conflict-free: a quarter-warp stores the four parts
+  // of two neighbouring rows, 5 vectors apart, so parts 0 of the first and 3 of the second share
+  // a bank group (one 2-way conflict, one extra wavefront per 64-byte chunk; cuda/README.md).
+  for (unsigned quarter = 0; quarter < st::kThreads; quarter += 8) {
+    for (unsigned j = 0; j < st::kVectorsPerThread; ++j) {
+      std::set<unsigned> groups;
+      for (unsigned t = quarter; t < quarter + 8; ++t) {
+        groups.insert(st::stage_index(st::load_slot(t, j)) % 8);
+      }
+      CHECK_EQ(groups.size(), size_t(7));
+    }
+  }
 }
