@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { verifyAuditLog } from '@vramseal/audit-logging';
+import { deriveKey } from '@vramseal/seal-crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   auditKey,
@@ -54,6 +55,20 @@ describe('tamper detection', () => {
     expect(report).toMatchObject({ ok: true, events: TOTAL, firstBadSeq: null, reason: null });
     expect(report.segments).toBeGreaterThanOrEqual(3);
     expect(manifest().length).toBe(report.segments - 1);
+  });
+
+  it('a key for another purpose is refused; a wrong audit key is named as a possible cause', async () => {
+    await expect(
+      verifyAuditLog(dir, { key: deriveKey('test-worker-token-7f3a9c2e51b84d06a1e9', 'seal') }),
+    ).rejects.toMatchObject({ code: 'CONFIG_ERROR', option: 'key' });
+    const other = deriveKey('another-worker-token-0c1d2e3f4a5b6c7d', 'audit');
+    const report = await verifyAuditLog(dir, { key: other });
+    expect(report).toMatchObject({ ok: false, reason: 'manifest_invalid' }); // read first
+    expect(report.detail).toMatch(/not this log's audit key/);
+    fs.unlinkSync(path.join(dir, 'manifest.ndjson'));
+    const next = await verifyAuditLog(dir, { key: other });
+    expect(next).toMatchObject({ ok: false, reason: 'checkpoint_invalid' });
+    expect(next.detail).toMatch(/not this log's audit key/);
   });
 
   it('a modified field: MAC mismatch at that record', async () => {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { leafHash, type SecretKey } from '@vramseal/seal-crypto';
+import { leafHash, SecretKey } from '@vramseal/seal-crypto';
 import {
   type Checkpoint,
   decodeCheckpoint,
@@ -12,7 +12,7 @@ import {
 } from '../checkpoint/checkpoint.js';
 import { type CheckpointPublicKey, toPublicKey } from '../checkpoint/keys.js';
 import { computeMac, decodeRecord, GENESIS_MAC } from '../envelope/record.js';
-import { AuditUnreadableError } from '../errors.js';
+import { AuditConfigError, AuditUnreadableError } from '../errors.js';
 import { MerkleAccumulator } from '../merkle/accumulator.js';
 import { CHECKPOINT_FILE, listSegments, MANIFEST_FILE, segmentName } from '../storage/layout.js';
 import { checkManifestMac, decodeManifestEntry, type ManifestEntry } from '../storage/manifest.js';
@@ -164,6 +164,7 @@ class Verifier {
     private readonly options: VerifyOptions,
   ) {
     this.publicKey = options.publicKey === undefined ? undefined : toPublicKey(options.publicKey);
+    if (options.key !== undefined) checkAuditKey(options.key);
   }
 
   report(stop: Stop | null): VerifyReport {
@@ -256,7 +257,7 @@ class Verifier {
         throw new Stop(
           entry.firstSeq,
           'manifest_invalid',
-          `manifest line ${at} fails its MAC (edited or forged)`,
+          `manifest line ${at} fails its MAC (edited or forged, or the key given is not this log's audit key)`,
           MANIFEST_FILE,
         );
       }
@@ -312,7 +313,7 @@ class Verifier {
       throw new Stop(
         null,
         'checkpoint_invalid',
-        `${what} fails its MAC with the audit key`,
+        `${what} fails its MAC with the audit key (forged, or the key given is not this log's audit key)`,
         CHECKPOINT_FILE,
       );
     }
@@ -394,7 +395,8 @@ class Verifier {
         throw new Stop(
           record.seq,
           'mac_mismatch',
-          `record ${record.seq} fails its MAC: it was edited or forged`,
+          `record ${record.seq} fails its MAC: it was edited or forged` +
+            (this.seq === 0 ? " (or the key given is not this log's audit key)" : ''),
           name,
         );
       }
@@ -503,6 +505,16 @@ class Verifier {
         `records ${covered + 1}..${this.seq} come after the last checkpoint: their removal from the end would not be detectable`,
       );
     }
+  }
+}
+
+/** A key for another purpose (or not a key) would make every MAC look forged: say so instead. */
+function checkAuditKey(key: unknown): void {
+  if (!(key instanceof SecretKey) || key.purpose !== 'audit') {
+    throw new AuditConfigError(
+      'key',
+      "key must be the log's audit key: a SecretKey from deriveKey(secret, 'audit') or loadKeyFile(path, 'audit')",
+    );
   }
 }
 
