@@ -333,6 +333,20 @@ describe('checkpoints and proofs', () => {
         pem,
       ).ok,
     ).toBe(false);
+    // A malformed proof is a failed check, never an exception or a lenient hex decode.
+    const inclusion = log.inclusionProof(5);
+    const malformed: unknown[] = [
+      null,
+      { ...inclusion, path: 'nope' },
+      { ...inclusion, path: inclusion.path.map((h) => h.toUpperCase()) },
+      { ...inclusion, path: [`${inclusion.path[0]}zz`, ...inclusion.path.slice(1)] },
+    ];
+    for (const proof of malformed) {
+      const check = verifyRecordInclusion(lines[4]!, proof as typeof inclusion, newer, pem);
+      expect(check, JSON.stringify(proof)).toMatchObject({ ok: false, reason: /proof/ });
+      const cons = verifyCheckpointConsistency(older, newer, proof as typeof consistency, pem);
+      expect(cons.ok).toBe(false);
+    }
     expect(() => log.inclusionProof(14)).toThrow(/seq/);
     await log.close();
   });

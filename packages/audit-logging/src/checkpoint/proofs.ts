@@ -20,6 +20,14 @@ export interface ConsistencyProof {
 export type ProofCheck = { ok: true } | { ok: false; reason: string };
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A proof path as the logger writes it: an array of 64-lowercase-hex hashes (the decoder skips bad hex). */
+function badPath(path: unknown): string | undefined {
+  if (!Array.isArray(path)) return 'proof.path is not an array';
+  const at = path.findIndex((h) => typeof h !== 'string' || !HEX64.test(h));
+  return at === -1 ? undefined : `proof.path[${at}] is not a SHA-256 hash in 64 lowercase hex`;
+}
 
 function checkSigned(
   cp: Checkpoint | string | object,
@@ -58,6 +66,9 @@ export function verifyRecordInclusion(
 ): ProofCheck {
   const cp = checkSigned(checkpoint, publicKey);
   if (typeof cp === 'string') return { ok: false, reason: cp };
+  if (typeof recordLine !== 'string') return { ok: false, reason: 'recordLine is not a string' };
+  const bad = badPath(proof?.path);
+  if (bad) return { ok: false, reason: bad };
   if (proof.treeSize !== cp.treeSize) {
     return {
       ok: false,
@@ -96,6 +107,8 @@ export function verifyCheckpointConsistency(
   if (typeof b === 'string') return { ok: false, reason: `newer ${b}` };
   if (a.serviceId !== b.serviceId)
     return { ok: false, reason: 'checkpoints belong to different services' };
+  const bad = badPath(proof?.path);
+  if (bad) return { ok: false, reason: bad };
   if (proof.oldSize !== a.treeSize || proof.newSize !== b.treeSize) {
     return {
       ok: false,
