@@ -129,6 +129,13 @@ describe('tamper detection', () => {
     });
   });
 
+  it('two lines further apart swapped: out of order at the first of them', async () => {
+    const lines = readLines(segmentPath(dir, 1));
+    [lines[1], lines[3]] = [lines[3]!, lines[1]!]; // seq 1, 4, 3, 2, 5
+    writeLines(segmentPath(dir, 1), lines);
+    expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 2, reason: 'seq_out_of_order' });
+  });
+
   it('the tail truncated (whole lines): the checkpoint proves records are missing', async () => {
     const segments = fs.readdirSync(dir).filter((n) => n.startsWith('segment-')).length;
     const file = segmentPath(dir, segments);

@@ -431,19 +431,20 @@ class Verifier {
   }
 
   /**
-   * Seq must be previous + 1. A jump is a gap, unless the very next line fills it (a swap), so a
-   * jump is held back for one line (returns false: skip this record) and decided on the next.
+   * Seq must be previous + 1. A jump is a gap, unless the very next line belongs inside the skipped
+   * range (a swap, also of lines further apart), so a jump is held back for one line (returns
+   * false: skip this record) and decided on the next.
    */
   private acceptSeq(found: number, file: string): boolean {
     const expected = this.seq + 1;
     const jump = this.pendingJump;
     if (jump) {
       this.pendingJump = undefined;
-      if (found === jump.expected) {
+      if (found >= jump.expected && found < jump.found) {
         throw new Stop(
           jump.expected,
           'seq_out_of_order',
-          `record ${jump.found} comes before record ${jump.expected}: lines were reordered`,
+          `record ${jump.found} comes before record ${found}: lines were reordered`,
           jump.file,
         );
       }
