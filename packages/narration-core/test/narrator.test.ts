@@ -356,6 +356,41 @@ describe('context', () => {
     expect((written.many as unknown[]).length).toBe(101);
     expect((written.many as unknown[])[100]).toBe('[50 more items]');
   });
+
+  it('a throwing getter or proxy in context costs that value, never the event', () => {
+    for (const onInvalid of ['throw', 'repair'] as const) {
+      const { out, narrator } = narratorTo({ onInvalid });
+      const message = Object.defineProperty(new Error('m'), 'message', {
+        get() {
+          throw new Error('getter');
+        },
+      });
+      narrator.info({
+        ...basicFields,
+        context: {
+          ok: 1,
+          get bad() {
+            throw new Error('getter');
+          },
+          proxy: new Proxy(
+            {},
+            {
+              ownKeys() {
+                throw new Error('trap');
+              },
+            },
+          ),
+          error: message,
+        },
+      });
+      expect(out.events()[0]?.context, onInvalid).toEqual({
+        ok: 1,
+        bad: '[Unreadable]',
+        proxy: '[Unreadable]',
+        error: '[Unreadable]',
+      });
+    }
+  });
 });
 
 describe('child narrators', () => {

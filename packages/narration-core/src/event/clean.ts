@@ -101,15 +101,31 @@ export function cleanContext(value: unknown, depth = 0, seen = new WeakSet<objec
     }
     const out: Record<string, unknown> = {};
     let entries = 0;
-    for (const [key, item] of Object.entries(object)) {
+    for (const key of Object.keys(object)) {
       if (entries++ >= MAX_CONTEXT_ENTRIES) break;
       const cleanKey = cleanString(key);
-      const clean = isSecretKey(key) ? REDACTED : cleanContext(item, depth + 1, seen);
+      const clean = isSecretKey(key)
+        ? REDACTED
+        : cleanContext(readProperty(object, key), depth + 1, seen);
       if (clean !== undefined) out[cleanKey] = clean;
     }
     return out;
+  } catch {
+    // A proxy trap or an Error's getter threw: the event is still written, with a marker.
+    return UNREADABLE;
   } finally {
     seen.delete(object);
+  }
+}
+
+/** Written in place of a value whose getter throws, so narrating never throws because of it. */
+const UNREADABLE = '[Unreadable]';
+
+function readProperty(object: object, key: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[key];
+  } catch {
+    return UNREADABLE;
   }
 }
 
