@@ -192,6 +192,16 @@ describe("invalid events, policy 'throw'", () => {
     expect(out.lines).toHaveLength(0);
   });
 
+  it('the limit applies to the sentence as written: redaction lengthening it does not count', () => {
+    const { out, narrator } = narratorTo({ onInvalid: 'throw' });
+    const human = `Connected with token=ab ${'x'.repeat(70)}.`;
+    expect(Array.from(human).length).toBeLessThanOrEqual(HUMAN_MAX_CHARS);
+    narrator.info({ ...basicFields, human });
+    const written = out.events()[0]?.human ?? '';
+    expect(written).toBe(`Connected with token=[REDACTED] ${'x'.repeat(70)}.`);
+    expect(Array.from(written).length).toBeGreaterThan(HUMAN_MAX_CHARS);
+  });
+
   it('counts code points, not UTF-16 units: 100 emoji are fine', () => {
     const { out, narrator } = narratorTo({ onInvalid: 'throw' });
     narrator.info({ ...basicFields, human: '🎉'.repeat(HUMAN_MAX_CHARS) });

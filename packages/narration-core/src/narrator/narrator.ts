@@ -274,7 +274,11 @@ function humanField(
     return `${actor} ${action} ${target}.`;
   }
   const human = cleanString(value);
-  const length = codePointLength(human, HUMAN_MAX_CHARS);
+  // The limit is on the sentence the caller wrote. Redaction can lengthen it ("token=a" becomes
+  // "token=[REDACTED]") and sanitising can shorten it, so either form within the limit passes:
+  // whether an event is accepted must not depend on a secret's length.
+  if (codePointLength(human, HUMAN_MAX_CHARS) <= HUMAN_MAX_CHARS) return human;
+  const length = codePointLength(value, HUMAN_MAX_CHARS);
   if (length <= HUMAN_MAX_CHARS) return human;
   if (core.policy === 'throw') {
     throw invalidEvent(
