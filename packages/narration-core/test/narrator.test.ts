@@ -7,6 +7,7 @@ import { type Context, context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import {
   createNarrator,
   HUMAN_MAX_CHARS,
+  injectCorrelationHeaders,
   NARRATION_LEVELS,
   NarrationError,
   type NarrationFields,
@@ -534,6 +535,19 @@ describe('OpenTelemetry', () => {
     const [inside, outside] = out.events();
     expect(inside).toMatchObject({ trace_id: traceId, span_id: spanId });
     expect(outside).not.toHaveProperty('trace_id');
+  });
+
+  it('injectCorrelationHeaders sends the active span as traceparent (it wins over the request)', () => {
+    const span = trace.wrapSpanContext({ traceId, spanId, traceFlags: 1 });
+    const incoming = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`;
+    const headers = withCorrelation(
+      { correlationId: '0f8fad5b-d9cb-469f-a165-70867728950e', traceparent: incoming },
+      () => context.with(trace.setSpan(context.active(), span), () => injectCorrelationHeaders({})),
+    );
+    expect(headers).toEqual({
+      'x-correlation-id': '0f8fad5b-d9cb-469f-a165-70867728950e',
+      traceparent: `00-${traceId}-${spanId}-01`,
+    });
   });
 
   it('without a span, takes trace_id from the traceparent the request came with', () => {
