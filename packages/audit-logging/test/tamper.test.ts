@@ -227,6 +227,21 @@ describe('tamper detection', () => {
     expect(await verify()).toMatchObject({ ok: false, reason: 'malformed_record' });
   });
 
+  it('a line too long to be a record is refused without buffering it (verify and open)', async () => {
+    const newest = segmentPath(dir, manifest().length + 1);
+    fs.appendFileSync(newest, Buffer.alloc(3 << 20, 0x41)); // 3 MiB, no newline
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBadSeq: TOTAL + 1,
+      reason: 'malformed_record',
+      detail: expect.stringMatching(/longer than/),
+    });
+    await expect(openLogger(dir)).rejects.toMatchObject({
+      code: 'INTEGRITY_VIOLATION',
+      seq: TOTAL + 1,
+    });
+  });
+
   it('a record moved across a segment boundary: the manifest disagrees', async () => {
     // Chain and MACs still line up; only the manifest knows where segment 1 ended.
     const one = readLines(segmentPath(dir, 1));

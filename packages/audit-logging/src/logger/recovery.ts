@@ -13,7 +13,7 @@ import { AuditIntegrityError } from '../errors.js';
 import { MerkleAccumulator } from '../merkle/accumulator.js';
 import { CHECKPOINT_FILE, listSegments, MANIFEST_FILE, segmentName } from '../storage/layout.js';
 import { checkManifestMac, decodeManifestEntry, type ManifestEntry } from '../storage/manifest.js';
-import { openReadOnly, scanLines } from '../storage/secure-fs.js';
+import { OversizedLineError, openReadOnly, scanLines } from '../storage/secure-fs.js';
 import { LeafStore } from './leaf-store.js';
 
 /** A torn tail cut off while opening: the bytes after the last newline of an append-only file. */
@@ -61,6 +61,21 @@ function fail(seq: number | null, file: string, what: string): never {
  * Reads a small append-only side file (manifest, checkpoints), cutting a torn last line (a write
  * interrupted by a crash; it was never acknowledged) and returning its complete lines.
  */
+/** scanLines, with a line too long to be ours reported as an integrity failure. */
+function scanChecked(
+  fd: number,
+  name: string,
+  seqNow: () => number | null,
+  onLine: Parameters<typeof scanLines>[1],
+): ReturnType<typeof scanLines> {
+  try {
+    return scanLines(fd, onLine);
+  } catch (error) {
+    if (error instanceof OversizedLineError) fail(seqNow(), name, error.message);
+    throw error;
+  }
+}
+
 /** A torn tail found while reading, cut only once the whole log has verified. */
 interface Cut {
   readonly file: string;
@@ -73,10 +88,15 @@ function readSideFile(dir: string, name: string, repairs: Repair[], cuts: Cut[])
   const fd = openReadOnly(file);
   const lines: string[] = [];
   try {
-    const { tail, tailOffset } = scanLines(fd, (line, _end, raw) => {
-      if (!isUtf8(raw)) fail(null, name, `line ${lines.length + 1} is not valid UTF-8`);
-      lines.push(line);
-    });
+    const { tail, tailOffset } = scanChecked(
+      fd,
+      name,
+      () => null,
+      (line, _end, raw) => {
+        if (!isUtf8(raw)) fail(null, name, `line ${lines.length + 1} is not valid UTF-8`);
+        lines.push(line);
+      },
+    );
     if (tail.length > 0) {
       cuts.push({ file, offset: tailOffset });
       repairs.push({
@@ -207,27 +227,32 @@ export function recoverLog(dir: string, key: SecretKey): RecoveredState {
     const fd = openReadOnly(file);
     let result: { tail: Buffer; tailOffset: number };
     try {
-      result = scanLines(fd, (_line, _end, raw) => {
-        const record = decodeRecord(raw);
-        if (typeof record === 'string') fail(seq + 1, seg.name, record);
-        if (record.seq !== seq + 1)
-          fail(seq + 1, seg.name, `expected seq ${seq + 1}, found ${record.seq}`);
-        if (record.prevMac !== lastMac)
-          fail(record.seq, seg.name, 'prevMac does not match the previous record');
-        if (computeMac(key, record) !== record.mac)
-          fail(record.seq, seg.name, 'MAC does not verify with this audit key');
-        if (serviceId !== undefined && record.serviceId !== serviceId)
-          fail(record.seq, seg.name, 'serviceId changes mid-log');
-        serviceId = record.serviceId;
-        firstTs ??= record.ts;
-        hash.update(raw).update('\n');
-        const leaf = leafHash(raw);
-        leaves.push(leaf);
-        tree.append(leaf);
-        seq = record.seq;
-        lastMac = record.mac;
-        checkCheckpointsAt();
-      });
+      result = scanChecked(
+        fd,
+        seg.name,
+        () => seq + 1,
+        (_line, _end, raw) => {
+          const record = decodeRecord(raw);
+          if (typeof record === 'string') fail(seq + 1, seg.name, record);
+          if (record.seq !== seq + 1)
+            fail(seq + 1, seg.name, `expected seq ${seq + 1}, found ${record.seq}`);
+          if (record.prevMac !== lastMac)
+            fail(record.seq, seg.name, 'prevMac does not match the previous record');
+          if (computeMac(key, record) !== record.mac)
+            fail(record.seq, seg.name, 'MAC does not verify with this audit key');
+          if (serviceId !== undefined && record.serviceId !== serviceId)
+            fail(record.seq, seg.name, 'serviceId changes mid-log');
+          serviceId = record.serviceId;
+          firstTs ??= record.ts;
+          hash.update(raw).update('\n');
+          const leaf = leafHash(raw);
+          leaves.push(leaf);
+          tree.append(leaf);
+          seq = record.seq;
+          lastMac = record.mac;
+          checkCheckpointsAt();
+        },
+      );
     } finally {
       fs.closeSync(fd);
     }

@@ -9,6 +9,13 @@ export const MANIFEST_FILE = 'manifest.ndjson';
 export const CHECKPOINT_FILE = 'checkpoints.ndjson';
 export const LOCK_FILE = 'writer.lock';
 
+/**
+ * No line the logger writes comes near this (a record is at most a few KiB: every string field is
+ * capped at 1024 bytes). Readers refuse longer lines instead of buffering a file with no newline
+ * into memory.
+ */
+export const MAX_LINE_BYTES = 1 << 20;
+
 const SEGMENT_NAME = /^segment-(\d{6,})\.ndjson$/;
 
 export function segmentName(index: number): string {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { MAX_LINE_BYTES } from './layout.js';
 
 const { O_APPEND, O_CREAT, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
 
@@ -8,6 +9,9 @@ export const FILE_MODE = 0o600;
 
 /** Raised for layout problems (symlinks, wrong file types); callers wrap it in their typed error. */
 export class UnsafePathError extends Error {}
+
+/** A line longer than MAX_LINE_BYTES: not written by the logger. */
+export class OversizedLineError extends Error {}
 
 /**
  * Creates `dir` (mode 0700) or checks an existing one: a symlink is refused outright (someone could
@@ -88,7 +92,8 @@ export function lineFileExists(dir: string, name: string): boolean {
 /**
  * Reads a file of newline-terminated lines synchronously in chunks, calling `onLine` with each
  * complete line and the byte offset just after its newline. Returns the bytes after the last
- * newline (a torn tail) and the offset where they start. Memory stays at one chunk + one line.
+ * newline (a torn tail) and the offset where they start. Memory stays at one chunk + one line;
+ * a line longer than MAX_LINE_BYTES throws OversizedLineError.
  */
 export function scanLines(
   fd: number,
@@ -111,6 +116,9 @@ export function scanLines(
       start = nl + 1;
     }
     data = data.subarray(start);
+    if (data.length > MAX_LINE_BYTES) {
+      throw new OversizedLineError(`a line is longer than ${MAX_LINE_BYTES} bytes`);
+    }
     carry = Buffer.from(data);
   }
   return { tail: carry, tailOffset: fileOffset - carry.length };

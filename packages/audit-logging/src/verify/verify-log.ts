@@ -14,7 +14,13 @@ import { type CheckpointPublicKey, toPublicKey } from '../checkpoint/keys.js';
 import { computeMac, decodeRecord, GENESIS_MAC } from '../envelope/record.js';
 import { AuditConfigError, AuditUnreadableError } from '../errors.js';
 import { MerkleAccumulator } from '../merkle/accumulator.js';
-import { CHECKPOINT_FILE, listSegments, MANIFEST_FILE, segmentName } from '../storage/layout.js';
+import {
+  CHECKPOINT_FILE,
+  listSegments,
+  MANIFEST_FILE,
+  MAX_LINE_BYTES,
+  segmentName,
+} from '../storage/layout.js';
 import { checkManifestMac, decodeManifestEntry, type ManifestEntry } from '../storage/manifest.js';
 
 /** Why a log failed verification; stable strings, safe to branch on. */
@@ -228,7 +234,8 @@ class Verifier {
 
   private async readManifest(): Promise<void> {
     let prev = GENESIS_MAC;
-    for await (const { line, terminated } of lines(path.join(this.dir, MANIFEST_FILE))) {
+    for await (const { line, terminated, oversized } of lines(path.join(this.dir, MANIFEST_FILE))) {
+      if (oversized) throw oversizedStop(null, 'manifest_invalid', MANIFEST_FILE);
       if (!terminated) {
         this.tornSideFile = MANIFEST_FILE;
         break;
@@ -268,7 +275,10 @@ class Verifier {
 
   private async readCheckpoints(): Promise<void> {
     let n = 0;
-    for await (const { line, terminated } of lines(path.join(this.dir, CHECKPOINT_FILE))) {
+    for await (const { line, terminated, oversized } of lines(
+      path.join(this.dir, CHECKPOINT_FILE),
+    )) {
+      if (oversized) throw oversizedStop(null, 'checkpoint_invalid', CHECKPOINT_FILE);
       if (!terminated) {
         this.tornSideFile = CHECKPOINT_FILE;
         break;
@@ -362,8 +372,9 @@ class Verifier {
     const firstSeq = this.seq + 1;
     let torn: { seq: number } | undefined;
     let lineNo = 0;
-    for await (const { terminated, raw } of lines(path.join(this.dir, name), hash)) {
+    for await (const { terminated, raw, oversized } of lines(path.join(this.dir, name), hash)) {
       lineNo += 1;
+      if (oversized) throw oversizedStop(this.seq + 1, 'malformed_record', name);
       if (!terminated) {
         // We always write whole lines; a last line without its newline is a write cut short.
         torn = { seq: this.seq + 1 };
@@ -519,6 +530,10 @@ function checkAuditKey(key: unknown): void {
   }
 }
 
+function oversizedStop(seq: number | null, reason: VerifyFailure, file: string): Stop {
+  return new Stop(seq, reason, `${file} holds a line longer than ${MAX_LINE_BYTES} bytes`, file);
+}
+
 function gapStop(jump: { expected: number; found: number; file: string }): Stop {
   const range =
     jump.found - 1 === jump.expected
@@ -542,7 +557,7 @@ function gapStop(jump: { expected: number; found: number; file: string }): Stop 
 async function* lines(
   file: string,
   hash?: ReturnType<typeof createHash>,
-): AsyncGenerator<{ line: string | null; raw: Buffer; terminated: boolean }> {
+): AsyncGenerator<{ line: string | null; raw: Buffer; terminated: boolean; oversized?: true }> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -552,6 +567,7 @@ async function* lines(
   const stream = handle.createReadStream();
   try {
     let pending: Buffer[] = [];
+    let pendingBytes = 0;
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       hash?.update(buf);
@@ -560,10 +576,23 @@ async function* lines(
         pending.push(buf.subarray(start, lf));
         const raw = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
         pending = [];
+        pendingBytes = 0;
+        if (raw.length > MAX_LINE_BYTES) {
+          yield { line: null, raw: Buffer.alloc(0), terminated: true, oversized: true };
+          return;
+        }
         yield { line: utf8OrNull(raw), raw, terminated: true };
         start = lf + 1;
       }
-      if (start < buf.length) pending.push(buf.subarray(start));
+      if (start < buf.length) {
+        pending.push(buf.subarray(start));
+        pendingBytes += buf.length - start;
+        // Memory stays flat even on a file with no newline at all.
+        if (pendingBytes > MAX_LINE_BYTES) {
+          yield { line: null, raw: Buffer.alloc(0), terminated: true, oversized: true };
+          return;
+        }
+      }
     }
     if (pending.length > 0) {
       const raw = Buffer.concat(pending);
