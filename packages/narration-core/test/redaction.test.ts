@@ -254,6 +254,19 @@ describe('redactSecrets: properties', () => {
     'AKIA',
     'ABCDEFGHIJ123456',
     '\n',
+    // the separators, spellings and shapes of the wider rules
+    'Key',
+    'Token',
+    'pass',
+    'Cookie: ',
+    ';',
+    '=>',
+    ':=',
+    '--',
+    '\\"',
+    'GOOG',
+    'ya29.',
+    'xapp-1-',
   ];
   const messy = fc.array(fc.constantFrom(...fragments), { maxLength: 40 }).map((p) => p.join(''));
 
