@@ -322,6 +322,13 @@ describe('context', () => {
         max_tokens: 4096,
         url: 'postgres://admin:s3cret@db/app',
         nested: { note: 'sent token=abc123 upstream', deeper: [{ secret: 'x' }] },
+        aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG',
+        secretKey: 'sk',
+        pwd: 'pw',
+        'x-api-key': 'xk',
+        token_count: 3,
+        keyId: 'kid-1',
+        hotkey: 'ctrl-k',
       },
     });
     expect(out.events()[0]?.context).toEqual({
@@ -333,6 +340,13 @@ describe('context', () => {
       max_tokens: 4096,
       url: 'postgres://admin:[REDACTED]@db/app',
       nested: { note: 'sent token=[REDACTED] upstream', deeper: [{ secret: '[REDACTED]' }] },
+      aws_secret_access_key: '[REDACTED]',
+      secretKey: '[REDACTED]',
+      pwd: '[REDACTED]',
+      'x-api-key': '[REDACTED]',
+      token_count: 3,
+      keyId: 'kid-1',
+      hotkey: 'ctrl-k',
     });
   });
 

@@ -52,13 +52,35 @@ export function codePointLength(text: string, limit: number): number {
   return count;
 }
 
-// Context keys whose values are secrets whatever they look like (normalised: lower-case, no
-// separators). Matched on the end of the key: "db_password", "x-api-key", "accessToken".
-const SECRET_KEY =
+// Context keys whose values are secrets whatever they look like. The key's last word decides
+// (snake_case, kebab-case, dotted and camelCase keys are split into words): "db_password",
+// "x-api-key", "secretKey", "aws_secret_access_key", "pwd" are secret; "max_tokens",
+// "token_count", "keyId", "hotkey" are not. Compound spellings written as one word are matched
+// on the end of the lower-cased key ("apikey", "accesstoken", "dbpassword").
+const SECRET_LAST_WORDS: ReadonlySet<string> = new Set([
+  'password',
+  'passwd',
+  'passphrase',
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'key',
+  'authorization',
+  'cookie',
+  'credential',
+  'credentials',
+]);
+const SECRET_KEY_SUFFIX =
   /(?:password|passwd|passphrase|secret|token|apikey|privatekey|authorization|cookie|credentials?)$/;
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, ''));
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+  const lastWord = words.at(-1) === '' ? words.at(-2) : words.at(-1);
+  return SECRET_LAST_WORDS.has(lastWord ?? '') || SECRET_KEY_SUFFIX.test(words.join(''));
 }
 
 /**
