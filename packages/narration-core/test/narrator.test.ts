@@ -382,6 +382,29 @@ describe('context', () => {
     expect((written.many as unknown[])[100]).toBe('[50 more items]');
   });
 
+  it('a context getter that narrates does not disturb the outer event', () => {
+    const { out, narrator } = narratorTo({ onInvalid: 'repair' });
+    narrator.info({
+      action: 'outer',
+      human: 'Outer event.',
+      duration_ms: 'slow',
+      context: {
+        get lazy() {
+          narrator.info({ ...basicFields, action: 'inner', duration_ms: 'fast' });
+          return 1;
+        },
+      },
+    } as unknown as NarrationFields);
+    const [inner, outer] = out.events();
+    expect(inner).toMatchObject({ action: 'inner', narration_defects: ['invalid:duration_ms'] });
+    expect(outer).toMatchObject({
+      action: 'outer',
+      target: 'unknown',
+      context: { lazy: 1 },
+      narration_defects: ['missing:target', 'invalid:duration_ms'],
+    });
+  });
+
   it('a throwing getter or proxy in context costs that value, never the event', () => {
     for (const onInvalid of ['throw', 'repair'] as const) {
       const { out, narrator } = narratorTo({ onInvalid });

@@ -320,7 +320,7 @@ function copyField(
       return;
     case 'context':
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        const own = cleanContext(value) as Record<string, unknown>;
+        const own = cleanContextKeepingProblems(value);
         const bound = bindings.context as Record<string, unknown> | undefined;
         event.context = bound === undefined ? own : { ...bound, ...own };
       } else rejectField(core, key, 'must be a plain object');
@@ -328,6 +328,18 @@ function copyField(
     default:
       rejectField(core, key, 'is not a narration field; put extra data in `context`');
   }
+}
+
+/**
+ * cleanContext reads the caller's getters, and a getter may narrate: that nested event reuses
+ * `problems`, so this event's defects are set aside meanwhile and put back after.
+ */
+function cleanContextKeepingProblems(value: object): Record<string, unknown> {
+  const pending = problems.length > 0 ? problems.splice(0) : undefined;
+  const clean = cleanContext(value) as Record<string, unknown>;
+  problems.length = 0;
+  if (pending !== undefined) problems.push(...pending);
+  return clean;
 }
 
 function rejectField(core: NarratorCore, key: string, what: string): void {
