@@ -390,7 +390,11 @@ describe('context', () => {
       duration_ms: 'slow',
       context: {
         get lazy() {
-          narrator.info({ ...basicFields, action: 'inner', duration_ms: 'fast' });
+          narrator.info({
+            ...basicFields,
+            action: 'inner',
+            duration_ms: 'fast',
+          } as unknown as NarrationFields);
           return 1;
         },
       },
