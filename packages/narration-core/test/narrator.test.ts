@@ -175,6 +175,9 @@ describe("invalid events, policy 'throw'", () => {
     ['human', { action: 'a', target: 't' }],
     ['action', { action: '', target: 't', human: 'h' }],
     ['target', { action: 'a', target: 42, human: 'h' }],
+    ['action', { action: '  ', target: 't', human: 'h' }],
+    ['target', { action: 'a', target: '\u200b\u202e', human: 'h' }],
+    ['human', { action: 'a', target: 't', human: '\r\n' }],
   ])('missing or bad %s throws INVALID_NARRATION naming it, and writes nothing', (name, fields) => {
     const { out, narrator } = narratorTo({ onInvalid: 'throw' });
     const error = codeOf(() => narrator.info(fields as unknown as NarrationFields));

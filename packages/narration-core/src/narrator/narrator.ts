@@ -247,11 +247,22 @@ function addDropCounts(event: Record<string, unknown>, admission: Admission): vo
   if (admission.droppedOther > 0) event.dropped_other_count = admission.droppedOther;
 }
 
+/**
+ * True for "" and for text of spaces only. Checked after cleaning: sanitising turns control
+ * characters into spaces and removes invisible ones, so "\n" or "\u200b" says nothing either.
+ */
+function isBlank(text: string): boolean {
+  return text.length === 0 || (text.charCodeAt(0) === 32 && text.trim().length === 0);
+}
+
 function requiredField(core: NarratorCore, name: string, value: unknown): string {
-  if (typeof value === 'string' && value.length > 0) return cleanIdentifier(value);
-  const problem = value === undefined || value === '' ? 'missing' : 'not_a_string';
+  if (typeof value === 'string') {
+    const clean = cleanIdentifier(value);
+    if (!isBlank(clean)) return clean;
+  }
+  const problem = value === undefined || typeof value === 'string' ? 'missing' : 'not_a_string';
   if (core.policy === 'throw') {
-    throw invalidEvent(name, `is ${problem === 'missing' ? 'missing or empty' : 'not a string'}`);
+    throw invalidEvent(name, `is ${problem === 'missing' ? 'missing or blank' : 'not a string'}`);
   }
   problems.push(`${problem}:${name}`);
   return 'unknown';
@@ -264,7 +275,9 @@ function humanField(
   action: string,
   target: string,
 ): string {
-  if (typeof value !== 'string' || value.length === 0) {
+  const written = typeof value === 'string' ? value : '';
+  const human = cleanString(written);
+  if (isBlank(human)) {
     if (core.policy === 'throw') {
       throw invalidEvent('human', 'is missing; describe what happened in one plain sentence');
     }
@@ -273,12 +286,11 @@ function humanField(
     );
     return `${actor} ${action} ${target}.`;
   }
-  const human = cleanString(value);
   // The limit is on the sentence the caller wrote. Redaction can lengthen it ("token=a" becomes
   // "token=[REDACTED]") and sanitising can shorten it, so either form within the limit passes:
   // whether an event is accepted must not depend on a secret's length.
   if (codePointLength(human, HUMAN_MAX_CHARS) <= HUMAN_MAX_CHARS) return human;
-  const length = codePointLength(value, HUMAN_MAX_CHARS);
+  const length = codePointLength(written, HUMAN_MAX_CHARS);
   if (length <= HUMAN_MAX_CHARS) return human;
   if (core.policy === 'throw') {
     throw invalidEvent(
