@@ -317,6 +317,7 @@ describe('redactSecrets: linear time on adversarial input', () => {
     'JWT header and dots': fill('eyJa..'),
     'URL userinfo with @': fill('a://a:@@'),
     'bearer and 19 letters': fill('bearer aaaaaaaaaaaaaaaaaaa!'),
+    'authorization headers, scheme and no value': fill('Authorization: Basic '),
   };
 
   it.each(Object.entries(adversarial))(
