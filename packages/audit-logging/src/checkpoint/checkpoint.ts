@@ -1,6 +1,7 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
+import { HEX64, ISO_UTC } from '../envelope/formats.js';
 import { validateTextOption } from '../events/validate.js';
 import { type CheckpointPublicKey, toPublicKey } from './keys.js';
 
@@ -26,9 +27,6 @@ export interface Checkpoint {
 }
 
 export type UnsignedCheckpoint = Omit<Checkpoint, 'sig' | 'mac'>;
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * The exact bytes that are signed: one field per line under a versioned header, in the spirit of

@@ -1,4 +1,5 @@
 import { leafHash, verifyConsistency, verifyInclusion } from '@vramseal/seal-crypto';
+import { HEX64 } from '../envelope/formats.js';
 import { type Checkpoint, decodeCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 import type { CheckpointPublicKey } from './keys.js';
 
@@ -20,7 +21,6 @@ export interface ConsistencyProof {
 export type ProofCheck = { ok: true } | { ok: false; reason: string };
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** A proof path as the logger writes it: an array of 64-lowercase-hex hashes (the decoder skips bad hex). */
 function badPath(path: unknown): string | undefined {

@@ -3,6 +3,7 @@ import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import type { LoggedEvent } from '../events/schema.js';
 import { validateEvent, validateTextOption } from '../events/validate.js';
 import { canonicalJson } from './canonical-json.js';
+import { HEX64, ISO_UTC } from './formats.js';
 
 /**
  * One line of a segment file. `mac` = HMAC-SHA256(audit key, canonical JSON of every other field),
@@ -29,9 +30,7 @@ export type RecordBody = Omit<AuditRecord, 'mac'>;
 export const GENESIS_MAC = '0'.repeat(64);
 
 const RECORD_KEYS = ['auditId', 'event', 'mac', 'prevMac', 'seq', 'serviceId', 'ts'];
-const HEX64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * The bytes the MAC covers: canonical JSON of the body (keys in sorted order, written out by

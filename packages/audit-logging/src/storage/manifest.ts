@@ -1,5 +1,6 @@
 import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
+import { HEX64, ISO_UTC } from '../envelope/formats.js';
 
 /**
  * One line of manifest.ndjson, written when a segment is closed by rotation: which records it
@@ -24,8 +25,6 @@ export interface ManifestEntry {
 
 export type ManifestBody = Omit<ManifestEntry, 'mac'>;
 
-const HEX64 = /^[0-9a-f]{64}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ENTRY_KEYS = [
   'bytes',
   'closedAt',
