@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -488,6 +488,8 @@ describe('options', () => {
     ['onInvalid', { actor: 'a', onInvalid: 'ignore' }],
     ['redact', { actor: 'a', redact: 'password' }],
     ['redact', { actor: 'a', redact: [''] }],
+    ['redact', { actor: 'a', redact: ['context..user'] }],
+    ['redact', { actor: 'a', redact: ['context[user'] }],
     ['sample', { actor: 'a', sample: 'fast' }],
     ['sample.maxPerWindow', { actor: 'a', sample: { maxPerWindow: 0 } }],
     ['sample.windowMs', { actor: 'a', sample: { windowMs: 1.5 } }],
@@ -510,6 +512,14 @@ describe('options', () => {
     createNarrator({ actor: 'b', destination: file }).info(basicFields);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines.map((line) => (JSON.parse(line) as { actor: string }).actor)).toEqual(['a', 'b']);
+  });
+
+  it('a bad option opens no destination: the log file is not created', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'narration-')), 'logs', 'narration.jsonl');
+    expect(() => createNarrator({ actor: 'a', destination: file, redact: ['a..b'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', argument: 'redact' }),
+    );
+    expect(existsSync(file)).toBe(false);
   });
 
   it('destination: a file descriptor', () => {

@@ -442,6 +442,17 @@ function validateRedactPaths(redact: readonly string[] | undefined): readonly st
       'must be an array of non-empty pino paths, e.g. ["context.user"]',
     );
   }
+  // pino checks the path syntax only when a logger is built: build a throwaway one now, so a bad
+  // path is an INVALID_OPTION before any destination (a file) is opened.
+  try {
+    pino({ redact: [...redact] }, { write() {} });
+  } catch (error) {
+    throw invalidOption(
+      'redact',
+      `holds a path pino cannot parse (${cleanString(String((error as Error).message))}); ` +
+        'write paths like "context.user.email" or \'context["x-key"]\'',
+    );
+  }
   return redact;
 }
 
