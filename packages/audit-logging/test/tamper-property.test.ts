@@ -1,11 +1,14 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { verifyAuditLog } from '@vramseal/audit-logging';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditKey,
+  checkpointKeys,
   cleanupTmp,
   openLogger,
+  readLines,
   sealedEvent,
   segmentPath,
   tmpLogDir,
@@ -40,6 +43,40 @@ describe('any single-byte change to a segment is detected (property)', () => {
             const line = original.subarray(0, at).toString().split('\n').length;
             expect(report.firstBadSeq).toBe(line);
             expect(report.events).toBe(line - 1);
+            // The writer's own check on open (a second implementation) must agree.
+            await expect(openLogger(dir)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION' });
+          } finally {
+            fs.writeFileSync(segmentPath(dir), original);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('with only the public key: found by the signed checkpoints, never before the covering range', async () => {
+    const sizes = readLines(path.join(dir, 'checkpoints.ndjson')).map(
+      (l) => (JSON.parse(l) as { treeSize: number }).treeSize,
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: original.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, xor) => {
+          const tampered = Buffer.from(original);
+          tampered[at] = tampered[at]! ^ xor;
+          fs.writeFileSync(segmentPath(dir), tampered);
+          try {
+            const report = await verifyAuditLog(dir, { publicKey: checkpointKeys.publicKey });
+            expect(report.ok).toBe(false);
+            // Without the key a record is only as trusted as the checkpoint that covers it: the
+            // report may point at the start of the covering range, never past the edit and never
+            // into a range an intact checkpoint already vouched for.
+            const line = original.subarray(0, at).toString().split('\n').length;
+            const vouched = Math.max(0, ...sizes.filter((size) => size < line));
+            expect(report.firstBadSeq).toBeLessThanOrEqual(line);
+            expect(report.firstBadSeq).toBeGreaterThan(vouched);
+            expect(report.events).toBe(report.firstBadSeq! - 1);
           } finally {
             fs.writeFileSync(segmentPath(dir), original);
           }

@@ -214,6 +214,9 @@ class Verifier {
     if (names.includes(MANIFEST_FILE)) await this.readManifest();
     if (names.includes(CHECKPOINT_FILE)) await this.readCheckpoints();
     this.addTrustedCheckpoint();
+    // Signed checkpoints name the service: a record 1 with an edited serviceId is then caught at
+    // record 1, not blamed on record 2.
+    this.serviceId = this.checkpoints[0]?.serviceId;
     const segments = listSegments(names);
     this.checkCheckpointsAtCurrentSize(CHECKPOINT_FILE);
     for (const [i, seg] of segments.entries()) {
@@ -395,10 +398,18 @@ class Verifier {
       }
       this.serviceId = record.serviceId;
       if (record.prevMac !== this.lastMac) {
+        // With the key (or a checkpoint that covers the previous record) the previous record's
+        // mac is vouched for, so this record's prevMac is what changed. Otherwise the previous
+        // record's mac field may be the edit: both are suspect.
+        const previousVouched = this.options.key || record.seq - 1 <= this.lastVerifiedSize;
+        const suspect = previousVouched ? record.seq : record.seq - 1;
         throw new Stop(
-          record.seq,
+          suspect,
           'chain_broken',
-          `record ${record.seq}'s prevMac is not the MAC of record ${record.seq - 1}`,
+          `record ${record.seq}'s prevMac is not the MAC of record ${record.seq - 1}` +
+            (suspect < record.seq
+              ? ` (without the audit key, either of the two may be the edited one)`
+              : ''),
           name,
         );
       }
