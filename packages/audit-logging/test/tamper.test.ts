@@ -47,7 +47,18 @@ const verify = () => verifyAuditLog(dir, { key: auditKey, publicKey: checkpointK
 beforeEach(async () => {
   dir = await buildLog();
 });
-afterEach(cleanupTmp);
+// The writer re-checks the log on open with its own (synchronous) reader: whatever the verifier
+// finds wrong, open must refuse too, so nothing is ever appended to a tampered log.
+afterEach(async () => {
+  try {
+    const report = await verify();
+    if (!report.ok) {
+      await expect(openLogger(dir)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION' });
+    }
+  } finally {
+    cleanupTmp();
+  }
+});
 
 describe('tamper detection', () => {
   it('the untouched log verifies, across several segments', async () => {
