@@ -279,6 +279,30 @@ describe('rotation', () => {
     });
   });
 
+  it('resumes after a crash between the manifest line and the next segment file', async () => {
+    const dir = tmpLogDir();
+    let log = await openLogger(dir, { rotation: { maxBytes: 1200 }, checkpointEvery: 1000 });
+    for (let i = 1; i <= 12; i++) await log.emit(sealedEvent(i));
+    await log.close();
+    // Recreate the files as such a crash leaves them: every segment closed and listed, no
+    // successor yet, and no checkpoint beyond the listed records.
+    const manifest = readLines(path.join(dir, 'manifest.ndjson')).map((l) => JSON.parse(l));
+    const lastListed = manifest.at(-1)!;
+    fs.unlinkSync(segmentPath(dir, manifest.length + 1));
+    fs.unlinkSync(path.join(dir, 'checkpoints.ndjson'));
+    log = await openLogger(dir, { rotation: { maxBytes: 1200 } });
+    const r = await log.emit(sealedEvent(99));
+    expect(r).toMatchObject({
+      seq: lastListed.lastSeq + 1,
+      segment: `segment-${String(manifest.length + 1).padStart(6, '0')}.ndjson`,
+    });
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({
+      ok: true,
+      events: lastListed.lastSeq + 1,
+    });
+  });
+
   it('rotates at UTC midnight when daily is set', async () => {
     const dir = tmpLogDir();
     let now = new Date('2026-03-01T23:59:59.000Z');
