@@ -83,7 +83,7 @@ export class AuditLogger {
   private readonly daily: boolean;
   private readonly checkpointEvery: number;
   private readonly signingKey: ReturnType<typeof toSigningKey> | undefined;
-  private readonly onError: ((error: AuditError) => void) | undefined;
+  private readonly onError: AuditLoggerOptions['onError'];
   private readonly clock: () => Date;
 
   private seq: number;
@@ -383,7 +383,9 @@ export class AuditLogger {
 
   private report(error: AuditError): void {
     try {
-      this.onError?.(error);
+      const result: unknown = this.onError?.(error);
+      // An async hook that rejects would be an unhandled rejection, which ends a Node process.
+      if (result instanceof Promise) result.catch(() => {});
     } catch {
       // A failing hook must not take the caller down with it.
     }

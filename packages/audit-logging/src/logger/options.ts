@@ -28,7 +28,7 @@ export interface AuditLoggerOptions {
   /** Ed25519 private key for checkpoints: KeyObject, PKCS#8 PEM, or 32-byte seed. */
   readonly signingKey?: CheckpointSigningKey;
   /** Called with every write failure (also delivered as the rejection of the affected `emit`s). */
-  readonly onError?: (error: AuditError) => void;
+  readonly onError?: (error: AuditError) => void | Promise<void>;
   /** Time source (tests use it to cross midnight). Default: `() => new Date()`. */
   readonly clock?: () => Date;
 }
