@@ -522,6 +522,22 @@ describe('options', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('a destination that cannot be written is INVALID_OPTION at creation, naming the cause', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'narration-'));
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, '');
+    const notOpenFd = 2 ** 30; // far above any process's file limit, so never open
+    for (const [destination, cause] of [
+      [dir, /EISDIR/],
+      [join(file, 'below-a-file.log'), /ENOTDIR|EEXIST/],
+      [notOpenFd, /EBADF/],
+    ] as const) {
+      const error = codeOf(() => createNarrator({ actor: 'a', destination }));
+      expect(error).toMatchObject({ code: 'INVALID_OPTION', argument: 'destination' });
+      expect(error.message).toMatch(cause);
+    }
+  });
+
   it('destination: a file descriptor', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'narration-')), 'fd.jsonl');
     const fd = openSync(file, 'w');

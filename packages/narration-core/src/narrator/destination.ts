@@ -1,8 +1,10 @@
+import { fstatSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import pinoPretty from 'pino-pretty';
 import { recordWrittenLine } from '../capture/scope.js';
 import { NarrationError } from '../errors/narration-error.js';
+import { cleanString } from '../event/clean.js';
 
 /** Anything with `write(line)`: a pino destination (SonicBoom), a transport, a Writable. */
 export interface WritableLike {
@@ -36,11 +38,15 @@ export function resolveDestination(destination: NarrationDestination | undefined
     if (!Number.isInteger(destination) || destination < 0) {
       throw invalidDestination('a negative or fractional file descriptor');
     }
+    // Checked now: otherwise the first narrate() would throw EBADF.
+    openOrThrow(() => fstatSync(destination));
     return pino.destination({ dest: destination, sync: true });
   }
   if (typeof destination === 'string') {
     if (destination.length === 0) throw invalidDestination('an empty path');
-    return pino.destination({ dest: destination, mkdir: true, append: true, sync: true });
+    return openOrThrow(() =>
+      pino.destination({ dest: destination, mkdir: true, append: true, sync: true }),
+    );
   }
   if (typeof destination === 'object' && destination !== null && isWritable(destination)) {
     return destination;
@@ -87,6 +93,16 @@ export function captureTee(target: WritableLike): pino.DestinationStream {
       target.write(line);
     },
   };
+}
+
+/** Runs `open`; a file system error (EISDIR, ENOTDIR, EACCES, EBADF) becomes INVALID_OPTION. */
+function openOrThrow<T>(open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    // Node's file system messages start with the code: "EISDIR: illegal operation on a ..."
+    throw invalidDestination(`not writable (${cleanString(String((error as Error).message))})`);
+  }
 }
 
 function isWritable(value: object): value is WritableLike {
