@@ -52,17 +52,8 @@ class CudaDevice final : public Device {
   explicit CudaDevice(int device) : device_(device) {}
 
   DeviceInfo info() const override {
-    cuda::DeviceProperties p;
-    throw_if_failed(cuda::device_properties(device_, &p));
     DeviceInfo info;
-    info.name = p.name;
-    info.total_bytes = p.total_bytes;
-    info.compute_major = p.compute_major;
-    info.compute_minor = p.compute_minor;
-    info.integrated = p.integrated;
-    info.managed_memory = p.managed_memory;
-    info.unified_addressing = p.unified_addressing;
-    info.multiprocessor_count = p.multiprocessor_count;
+    throw_if_failed(cuda::device_properties(device_, &info));
     return info;
   }
 

@@ -14,16 +14,9 @@ namespace vs {
 
 using MemoryType = cuda::MemoryType;
 
-struct DeviceInfo {
-  std::string name;
-  uint64_t total_bytes = 0;
-  int compute_major = 0;
-  int compute_minor = 0;
-  bool integrated = false;
-  bool managed_memory = false;
-  bool unified_addressing = false;
-  int multiprocessor_count = 0;
-};
+// What deviceInfo(i) reports: the same fields cudaGetDeviceProperties gives (the mock fills them
+// from its configuration), so the two devices cannot drift apart.
+using DeviceInfo = cuda::DeviceProperties;
 
 struct MemInfo {
   uint64_t free_bytes = 0;
