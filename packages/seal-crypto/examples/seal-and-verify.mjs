@@ -6,13 +6,13 @@ import { parseArgs } from 'node:util';
 import {
   deriveKey,
   inclusionProof,
-  leafHash,
   sha256,
   sha256Hex,
   shutdownTreeDigestPool,
   signSeal,
   timingSafeEqual,
   treeDigest,
+  treeLeafHashes,
   verifyInclusion,
   verifySealSignature,
 } from '@vramseal/seal-crypto';
@@ -83,10 +83,7 @@ console.log(
 );
 
 // 6. Which leaf changed? The leaf's inclusion proof against the sealed root fails for it only.
-const leafHashes = [];
-for (let offset = 0; offset < shard.length; offset += leafSize) {
-  leafHashes.push(leafHash(shard.subarray(offset, offset + leafSize)));
-}
+const leafHashes = treeLeafHashes(shard, { leafSize });
 const hit = Math.floor(victim / leafSize);
 const proof = inclusionProof(hit, leafHashes);
 const ok = verifyInclusion(leafHashes[hit], hit, leafHashes.length, proof, tree.root);

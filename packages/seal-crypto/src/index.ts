@@ -23,4 +23,4 @@ export type {
 } from './tree-digest/options.js';
 export { treeDigestPoolSize } from './tree-digest/pool.js';
 export { shutdownTreeDigestPool, treeDigest } from './tree-digest/tree-digest.js';
-export { treeDigestSync } from './tree-digest/tree-digest-sync.js';
+export { treeDigestSync, treeLeafHashes } from './tree-digest/tree-digest-sync.js';

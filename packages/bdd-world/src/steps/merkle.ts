@@ -7,24 +7,16 @@ import {
   merkleRoot,
   timingSafeEqual,
   treeDigest,
+  treeLeafHashes,
   verifyConsistency,
   verifyInclusion,
 } from '@vramseal/seal-crypto';
 import { randomBytes } from '../tamper.js';
 import type { ScenarioTree, VramsealWorld } from '../world.js';
 
-/** The leaf hashes of sha256-tree-v1: consecutive leafSize slices, the last one may be short. */
-function leafHashesOf(bytes: Uint8Array, leafSize: number): Uint8Array[] {
-  const hashes: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.length; offset += leafSize) {
-    hashes.push(leafHash(bytes.subarray(offset, offset + leafSize)));
-  }
-  return hashes;
-}
-
 async function digestTree(bytes: Uint8Array, leafSize: number): Promise<ScenarioTree> {
   const { root } = await treeDigest(bytes, { leafSize });
-  return { root, leafSize, leafHashes: leafHashesOf(bytes, leafSize) };
+  return { root, leafSize, leafHashes: treeLeafHashes(bytes, { leafSize }) };
 }
 
 Given(

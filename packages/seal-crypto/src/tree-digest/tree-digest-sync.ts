@@ -17,6 +17,17 @@ export function leafCountOf(byteLength: number, leafSize: number): number {
   return Math.ceil(byteLength / leafSize);
 }
 
+/**
+ * The RFC 6962 leaf hashes of `sha256-tree-v1`, in order: what `inclusionProof(index, leaves)` and
+ * `consistencyProof(size1, leaves)` take to prove one leaf of a sealed shard against its tree root.
+ */
+export function treeLeafHashes(
+  data: Uint8Array,
+  options: TreeDigestSyncOptions = {},
+): Uint8Array[] {
+  return leafHashesOf(data, resolveLeafSize(data, options));
+}
+
 function leafHashesOf(data: Uint8Array, leafSize: number): Uint8Array[] {
   const leaves: Uint8Array[] = [];
   for (let offset = 0; offset < data.length; offset += leafSize) {
