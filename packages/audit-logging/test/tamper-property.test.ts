@@ -26,6 +26,27 @@ beforeAll(async () => {
 });
 afterAll(cleanupTmp);
 
+/** The record (1-based, = its seq) that byte `at` of the original segment belongs to. */
+function recordOf(at: number): number {
+  return original.subarray(0, at).toString().split('\n').length;
+}
+
+/** Runs `check` on the segment with byte `at` set to `value`, then puts the original back. */
+async function withSegmentByte(
+  at: number,
+  value: number,
+  check: () => Promise<void>,
+): Promise<void> {
+  const tampered = Buffer.from(original);
+  tampered[at] = value;
+  fs.writeFileSync(segmentPath(dir), tampered);
+  try {
+    await check();
+  } finally {
+    fs.writeFileSync(segmentPath(dir), original);
+  }
+}
+
 describe('any single-byte change to a segment is detected (property)', () => {
   it('with the audit key', async () => {
     await fc.assert(
@@ -33,21 +54,16 @@ describe('any single-byte change to a segment is detected (property)', () => {
         fc.nat({ max: original.length - 1 }),
         fc.integer({ min: 1, max: 255 }),
         async (at, xor) => {
-          const tampered = Buffer.from(original);
-          tampered[at] = tampered[at]! ^ xor;
-          fs.writeFileSync(segmentPath(dir), tampered);
-          try {
+          await withSegmentByte(at, original[at]! ^ xor, async () => {
             const report = await verifyAuditLog(dir, { key: auditKey });
             expect(report.ok).toBe(false);
             // The changed byte's record is the first bad one; every record before it still verifies.
-            const line = original.subarray(0, at).toString().split('\n').length;
+            const line = recordOf(at);
             expect(report.firstBadSeq).toBe(line);
             expect(report.events).toBe(line - 1);
             // The writer's own check on open (a second implementation) must agree.
             await expect(openLogger(dir)).rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION' });
-          } finally {
-            fs.writeFileSync(segmentPath(dir), original);
-          }
+          });
         },
       ),
       { numRuns: 60 },
@@ -63,23 +79,18 @@ describe('any single-byte change to a segment is detected (property)', () => {
         fc.nat({ max: original.length - 1 }),
         fc.integer({ min: 1, max: 255 }),
         async (at, xor) => {
-          const tampered = Buffer.from(original);
-          tampered[at] = tampered[at]! ^ xor;
-          fs.writeFileSync(segmentPath(dir), tampered);
-          try {
+          await withSegmentByte(at, original[at]! ^ xor, async () => {
             const report = await verifyAuditLog(dir, { publicKey: checkpointKeys.publicKey });
             expect(report.ok).toBe(false);
             // Without the key a record is only as trusted as the checkpoint that covers it: the
             // report may point at the start of the covering range, never past the edit and never
             // into a range an intact checkpoint already vouched for.
-            const line = original.subarray(0, at).toString().split('\n').length;
+            const line = recordOf(at);
             const vouched = Math.max(0, ...sizes.filter((size) => size < line));
             expect(report.firstBadSeq).toBeLessThanOrEqual(line);
             expect(report.firstBadSeq).toBeGreaterThan(vouched);
             expect(report.events).toBe(report.firstBadSeq! - 1);
-          } finally {
-            fs.writeFileSync(segmentPath(dir), original);
-          }
+          });
         },
       ),
       { numRuns: 60 },
@@ -92,17 +103,12 @@ describe('any single-byte change to a segment is detected (property)', () => {
     const newlines = [...original.entries()].filter(([, byte]) => byte === 0x0a).map(([at]) => at);
     for (const at of newlines) {
       for (const replacement of [0x0d, 0x09, 0x20]) {
-        const tampered = Buffer.from(original);
-        tampered[at] = replacement;
-        fs.writeFileSync(segmentPath(dir), tampered);
-        try {
+        await withSegmentByte(at, replacement, async () => {
           const report = await verifyAuditLog(dir, { key: auditKey });
-          const line = original.subarray(0, at).toString().split('\n').length;
+          const line = recordOf(at);
           expect(report.ok, `newline at ${at} -> 0x${replacement.toString(16)}`).toBe(false);
           expect(report.firstBadSeq).toBe(line);
-        } finally {
-          fs.writeFileSync(segmentPath(dir), original);
-        }
+        });
       }
     }
   });
