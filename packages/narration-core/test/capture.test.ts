@@ -7,7 +7,7 @@ import {
 } from '@vramseal/narration-core';
 import { captureNarration } from '@vramseal/narration-core/testing';
 import { describe, expect, it } from 'vitest';
-import { basicFields } from './helpers.js';
+import { basicFields, THIS_PACKAGE } from './helpers.js';
 
 // One narrator shared by every test in this file, as a module-level narrator in a service
 // would be: isolation must come from capture scoping, not from separate narrators.
@@ -44,7 +44,7 @@ describe('captureNarration', () => {
       level: 'warn',
       actor: 'shared',
       human: 'Retry with token=[REDACTED] now.',
-      emitted_by: '@vramseal/narration-core@0.1.0',
+      emitted_by: THIS_PACKAGE,
     });
     expect(Object.isFrozen(capture.events)).toBe(true);
     expect(Object.isFrozen(capture.events[0])).toBe(true);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { NarrationEvent } from '@vramseal/narration-core';
 
 /** A destination that keeps every written line in memory. */
@@ -26,3 +27,15 @@ export const basicFields = {
   target: 'shard-0',
   human: 'Sealed shard 0 of llama-3-8b on GPU0.',
 } as const;
+
+/**
+ * What `emitted_by` must say for narration from these tests: the calling package's name@version,
+ * read from its package.json so a release (changesets bumps the version) does not break the tests.
+ */
+export const THIS_PACKAGE = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  return `${pkg.name}@${pkg.version}`;
+})();

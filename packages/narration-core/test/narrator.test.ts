@@ -15,7 +15,7 @@ import {
   withCorrelation,
 } from '@vramseal/narration-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { basicFields, memoryDestination } from './helpers.js';
+import { basicFields, memoryDestination, THIS_PACKAGE } from './helpers.js';
 
 function narratorTo(options: Partial<NarratorOptions> = {}) {
   const out = memoryDestination();
@@ -85,8 +85,8 @@ describe('fields', () => {
     const before = Date.now();
     narrator.info(basicFields);
     const [event] = out.events();
-    expect(event?.emitted_by).toBe('@vramseal/narration-core@0.1.0');
-    expect(narrator.emittedBy).toBe('@vramseal/narration-core@0.1.0');
+    expect(event?.emitted_by).toBe(THIS_PACKAGE);
+    expect(narrator.emittedBy).toBe(THIS_PACKAGE);
     expect(event?.emitted_at_ms).toBeGreaterThanOrEqual(before);
     expect(event?.emitted_at_ms).toBeLessThanOrEqual(Date.now());
   });
