@@ -1,3 +1,10 @@
+export {
+  ATTESTATION_PAYLOAD_TAG,
+  ATTESTATION_PAYLOAD_VERSION,
+  type AttestationFields,
+  encodeAttestationPayload,
+} from './attestation/payload.js';
+export { signAttestation, verifyAttestationSignature } from './attestation/signature.js';
 export { SealCryptoError, type SealCryptoErrorCode } from './errors/errors.js';
 export { hmacSha256 } from './hash/hmac.js';
 export { createSha256, type Sha256, sha256, sha256Hex } from './hash/sha256.js';

@@ -3,7 +3,8 @@ import { types } from 'node:util';
 // One tiny set of boundary checks, so every export rejects bad input the same way:
 // a TypeError or RangeError that names the argument, says what was wrong and what to pass instead.
 
-function describe(value: unknown): string {
+/** What a value is (its type, a length), never its contents: it may be key material. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `a string (${value.length} chars)`;
