@@ -38,7 +38,7 @@ describe('event schemas', () => {
       'security',
       'vram',
     ]);
-    expect(userTypes).toHaveLength(35);
+    expect(userTypes).toHaveLength(36);
   });
 
   it.each(userTypes)('%s: a sample built from its schema validates', (type) => {
@@ -187,8 +187,10 @@ describe('log injection defences', () => {
   });
 
   it('refuses pointers and key-like hex in free text, without echoing the value', () => {
+    // shardId is a `name` (ids may look like hex); free text such as a failure reason is `text`.
+    const failed = sampleEvent('vram_allocation_failed');
     expect(
-      rejection(() => validateEvent({ ...sealedEvent(1), shardId: 'at 0x7ffd5a3c1e20' })).message,
+      rejection(() => validateEvent({ ...failed, reason: 'at 0x7ffd5a3c1e20' })).message,
     ).toMatch(/memory address/);
     const key = 'f3'.repeat(32);
     const error = rejection(() =>

@@ -47,6 +47,8 @@ function sampleValue(kind: FieldKind, n: number): unknown {
   switch (kind) {
     case 'text':
       return `value-${n}`;
+    case 'name':
+      return `name-${n}`;
     case 'uint':
       return n;
     case 'bool':

@@ -73,6 +73,37 @@ describe('a log written with the old event schema', () => {
     expect(report.events).toBe(RECORDS + 1);
   });
 
+  it('takes events with the new fields and types after the old records, in one chain', async () => {
+    const dir = copyFixture();
+    const open = () =>
+      AuditLogger.open({ dir, serviceId: 'worker-old-schema', key, signingKey: privateKey });
+    const log = await open();
+    await log.emit({
+      type: 'seal_verification_failed',
+      shardId: '0x1234abcd',
+      gpuDevice: 0,
+      workerId: 'worker-gpu-17',
+      reason: 'tree root differs from the sealed one',
+      check: 'tree_root',
+      expectedTreeRoot: 'cd'.repeat(32),
+      actualTreeRoot: 'ef'.repeat(32),
+    });
+    await log.emit({
+      type: 'vram_manager_reset',
+      operator: 'oncall-alice',
+      reason: 'memory replaced',
+      workerId: 'worker-gpu-17',
+      stoppedBecause: 'seal verification failed',
+    });
+    await log.close();
+    const report = await verifyAuditLog(dir, { key, publicKey });
+    expect(report.ok).toBe(true);
+    expect(report.events).toBe(RECORDS + 2);
+    const reopened = await open();
+    expect(reopened.size).toBe(RECORDS + 2);
+    await reopened.close();
+  });
+
   it('is detected as tampered if one of its records is edited (the fixture is really checked)', async () => {
     const dir = copyFixture();
     const segment = path.join(dir, 'segment-000003.ndjson');

@@ -3,7 +3,12 @@
  * and the README table are all derived from it, so they cannot drift apart.
  *
  * Field kinds:
- * - `text`: printable UTF-8, at most 1024 bytes, no control/bidi/zero-width characters
+ * - `text`: printable UTF-8, at most 1024 bytes, no control/bidi/zero-width characters; also no
+ *   pointer-like (`0x` + 8 hex) or key-like (64+ hex digits) runs
+ * - `name`: an identifier or reference (shard id, worker id, model ref, a path someone tried): the
+ *   same rules as `text` except the pointer-like and key-like checks, because `0x1234abcd` as a
+ *   shard id or `sha256:<64 hex>` as a model ref is a public name, not a pointer or a key. Every
+ *   value `text` accepts, `name` accepts (fields moved from `text` to `name` only got wider)
  * - `uint`: a non-negative safe integer (bytes, device index, milliseconds)
  * - `sha256`: 64 lowercase hex characters
  * - `fingerprint`: a token fingerprint from `tokenFingerprint()` (`sha256:` + 16 hex); tokens
@@ -11,7 +16,14 @@
  * - `bool`: true / false
  * - a list of strings: one of those values
  */
-export type FieldKind = 'text' | 'uint' | 'sha256' | 'fingerprint' | 'bool' | readonly string[];
+export type FieldKind =
+  | 'text'
+  | 'name'
+  | 'uint'
+  | 'sha256'
+  | 'fingerprint'
+  | 'bool'
+  | readonly string[];
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -39,6 +51,8 @@ export const COMMON_OPTIONAL_FIELDS = {
 } as const satisfies Record<string, FieldKind>;
 
 const CHANGE = ['granted', 'revoked'] as const;
+/** Which check of a seal verification failed. */
+const SEAL_CHECK = ['signature', 'tree_root', 'digest', 'unknown_shard'] as const;
 
 export const EVENT_SCHEMAS = {
   // auth
@@ -144,43 +158,64 @@ export const EVENT_SCHEMAS = {
     severity: 'info',
     description: 'A shard resident in VRAM was sealed (digest + HMAC).',
     required: {
-      shardId: 'text',
+      shardId: 'name',
       gpuDevice: 'uint',
       vramBytes: 'uint',
       digest: 'sha256',
-      workerId: 'text',
+      workerId: 'name',
     },
-    optional: { modelRef: 'text', treeRoot: 'sha256' },
+    optional: {
+      modelRef: 'name',
+      treeRoot: 'sha256',
+      leafSize: 'uint',
+      keyId: 'text',
+      shardIndex: 'uint',
+      totalShards: 'uint',
+    },
   },
   seal_verified: {
     category: 'vram',
     severity: 'info',
     description: 'A seal re-verified against device memory before use.',
-    required: { shardId: 'text', gpuDevice: 'uint', digest: 'sha256', workerId: 'text' },
+    required: { shardId: 'name', gpuDevice: 'uint', digest: 'sha256', workerId: 'name' },
+    optional: {
+      treeRoot: 'sha256',
+      leafSize: 'uint',
+      keyId: 'text',
+      deep: 'bool',
+      durationMs: 'uint',
+    },
   },
   seal_verification_failed: {
     category: 'vram',
     severity: 'critical',
     description: 'Device memory no longer matches its seal; the worker stops.',
-    required: { shardId: 'text', gpuDevice: 'uint', workerId: 'text', reason: 'text' },
-    optional: { expectedDigest: 'sha256', actualDigest: 'sha256' },
+    required: { shardId: 'name', gpuDevice: 'uint', workerId: 'name', reason: 'text' },
+    optional: {
+      expectedDigest: 'sha256',
+      actualDigest: 'sha256',
+      check: SEAL_CHECK,
+      expectedTreeRoot: 'sha256',
+      actualTreeRoot: 'sha256',
+      keyId: 'text',
+    },
   },
   vram_allocated: {
     category: 'vram',
     severity: 'info',
     description: 'Device memory was allocated for a shard.',
-    required: { shardId: 'text', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'text' },
+    required: { shardId: 'name', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'name' },
   },
   vram_allocation_failed: {
     category: 'vram',
     severity: 'warning',
     description: 'Device memory could not be allocated.',
     required: {
-      shardId: 'text',
+      shardId: 'name',
       gpuDevice: 'uint',
       requestedBytes: 'uint',
       availableBytes: 'uint',
-      workerId: 'text',
+      workerId: 'name',
       reason: 'text',
     },
   },
@@ -188,13 +223,21 @@ export const EVENT_SCHEMAS = {
     category: 'vram',
     severity: 'info',
     description: 'Device memory of a shard was released.',
-    required: { shardId: 'text', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'text' },
+    required: { shardId: 'name', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'name' },
   },
   policy_violation: {
     category: 'vram',
     severity: 'critical',
     description: 'A VRAM policy was violated (e.g. non-device memory under a VRAM-only policy).',
-    required: { policy: 'text', workerId: 'text', detail: 'text' },
+    required: { policy: 'text', workerId: 'name', detail: 'text' },
+    optional: { gpuDevice: 'uint', action: 'text' },
+  },
+  vram_manager_reset: {
+    category: 'vram',
+    severity: 'critical',
+    description: 'An operator reset a stopped VRAM manager so it seals and verifies again.',
+    required: { operator: 'text', reason: 'text', workerId: 'name' },
+    optional: { stoppedBecause: 'text' },
   },
   // security
   rate_limit_exceeded: {
@@ -207,7 +250,8 @@ export const EVENT_SCHEMAS = {
     category: 'security',
     severity: 'critical',
     description: 'A path outside the allowed root was requested.',
-    required: { actor: 'text', path: 'text' },
+    required: { actor: 'text', path: 'name' },
+    optional: { workerId: 'name' },
   },
   invalid_token_used: {
     category: 'security',
@@ -227,12 +271,19 @@ export const EVENT_SCHEMAS = {
     severity: 'critical',
     description: 'A component found data that fails its integrity check.',
     required: { component: 'text', detail: 'text' },
+    optional: {
+      shardId: 'name',
+      workerId: 'name',
+      gpuDevice: 'uint',
+      expectedDigest: 'sha256',
+      actualDigest: 'sha256',
+    },
   },
   malformed_model_rejected: {
     category: 'security',
     severity: 'warning',
     description: 'A model file was rejected as malformed.',
-    required: { modelRef: 'text', reason: 'text' },
+    required: { modelRef: 'name', reason: 'text' },
   },
   resource_limit_violation: {
     category: 'security',
@@ -245,14 +296,14 @@ export const EVENT_SCHEMAS = {
     category: 'data',
     severity: 'info',
     description: 'An inference ran on a sealed shard.',
-    required: { actor: 'text', shardId: 'text', modelRef: 'text' },
+    required: { actor: 'text', shardId: 'name', modelRef: 'name' },
     optional: { taskId: 'text' },
   },
   model_accessed: {
     category: 'data',
     severity: 'info',
     description: 'Model weights were read.',
-    required: { actor: 'text', modelRef: 'text', access: ['read', 'load', 'download'] },
+    required: { actor: 'text', modelRef: 'name', access: ['read', 'load', 'download'] },
   },
   data_deleted: {
     category: 'data',

@@ -37,7 +37,11 @@ function describeChar(ch: string): string {
   return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-function checkText(field: string, value: string): void {
+/**
+ * The rules `text` and `name` share: no forbidden character, 1..MAX_FIELD_BYTES bytes of UTF-8.
+ * `name` (ids, refs, a path someone tried) stops here.
+ */
+function checkName(field: string, value: string): void {
   const bad = FORBIDDEN_CHAR.exec(value);
   if (bad) {
     throw new AuditValidationError(
@@ -62,6 +66,14 @@ function checkText(field: string, value: string): void {
       `event field "${field}" is empty; give a non-empty value`,
     );
   }
+}
+
+/**
+ * Free text: the `name` rules, plus no pointer-like or key-like runs of hex (which in a name, such
+ * as shard id `0x1234abcd` or model ref `sha256:<64 hex>`, are public identifiers).
+ */
+function checkText(field: string, value: string): void {
+  checkName(field, value);
   if ((value.includes('0x') || value.includes('0X')) && POINTER_LIKE.test(value)) {
     throw new AuditValidationError(
       field,
@@ -98,6 +110,10 @@ function checkField(field: string, kind: FieldKind, value: unknown): void {
     case 'text':
       if (typeof value !== 'string') throw wrongKind(field, kind, value);
       checkText(field, value);
+      return;
+    case 'name':
+      if (typeof value !== 'string') throw wrongKind(field, kind, value);
+      checkName(field, value);
       return;
     case 'uint':
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
