@@ -1,0 +1,184 @@
+import { describeValue, invalidInput } from '../errors.js';
+
+/**
+ * The manager's input rules, in one place. Every string it accepts here is also accepted by the
+ * audit log's validator (a test checks that with random inputs), so an accepted id can always be
+ * audited and narrated.
+ */
+
+/** Shard ids: what is safe as a file name, a URL segment, a metric label and a log token. */
+export const SHARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** Worker ids also allow dots and colons (`gpu-17.example:0`). */
+export const WORKER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,256}$/;
+
+/**
+ * Characters no id, reference or operator text may hold: controls (NUL, CR, LF, ESC...), format
+ * characters (bidi overrides, zero-width), lone surrogates, line/paragraph separators. They would
+ * let a value forge or hide log lines.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** The longest model ref / operator text, in UTF-8 bytes (the audit log's field limit). */
+export const MAX_TEXT_BYTES = 1024;
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** True when an id tries to name a path: separators, parent references or a NUL. */
+export function looksLikePathTraversal(id: string): boolean {
+  return id.includes('/') || id.includes('\\') || id.includes('..') || id.includes('\u0000');
+}
+
+export function checkShardId(value: unknown, argument = 'options.shardId'): string {
+  if (typeof value !== 'string') {
+    throw invalidInput(argument, `${argument} must be a string, got ${describeValue(value)}`);
+  }
+  if (!SHARD_ID_PATTERN.test(value)) {
+    throw invalidInput(
+      argument,
+      `${argument} must be 1 to 256 characters of A-Z, a-z, 0-9, '_' and '-' (got ${describeValue(value)}${whyIdIsBad(value)}); ` +
+        'leave it out to get an opaque id',
+    );
+  }
+  return value;
+}
+
+function whyIdIsBad(value: string): string {
+  if (value.length === 0) return ', which is empty';
+  if (value.length > 256) return ', which is too long';
+  if (value.includes('\u0000')) return ' holding a NUL byte';
+  if (looksLikePathTraversal(value)) return ' that looks like a path';
+  if (UNPRINTABLE.test(value)) return ' holding a control or invisible character';
+  return ' holding other characters';
+}
+
+export function checkModelRef(value: unknown, argument = 'options.modelRef'): string {
+  if (value === undefined) return '';
+  return checkText(
+    value,
+    argument,
+    'a model reference such as "meta-llama/Llama-3-8B@main" or "sha256:<hex>"',
+    {
+      allowEmpty: true,
+    },
+  );
+}
+
+/** Printable text (1..1024 UTF-8 bytes unless allowEmpty): model refs, operators, reasons. */
+export function checkText(
+  value: unknown,
+  argument: string,
+  example: string,
+  { allowEmpty = false }: { allowEmpty?: boolean } = {},
+): string {
+  if (typeof value !== 'string') {
+    throw invalidInput(argument, `${argument} must be ${example}, got ${describeValue(value)}`);
+  }
+  if (value.length === 0 && !allowEmpty) {
+    throw invalidInput(argument, `${argument} must not be empty; give ${example}`);
+  }
+  const bad = UNPRINTABLE.exec(value);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw invalidInput(
+      argument,
+      `${argument} holds the control or invisible character U+${code} at index ${bad.index}; give ${example}`,
+    );
+  }
+  if (value.trim() !== value || (value.length > 0 && value.trim().length === 0)) {
+    throw invalidInput(argument, `${argument} must not start or end with spaces`);
+  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_TEXT_BYTES) {
+    throw invalidInput(
+      argument,
+      `${argument} is ${bytes} bytes of UTF-8; the limit is ${MAX_TEXT_BYTES}`,
+    );
+  }
+  return value;
+}
+
+/** A SHA-256 given as 64 hex characters (either case); returned in lowercase. */
+export function checkSha256Hex(value: unknown, argument: string): string {
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
+    throw invalidInput(
+      argument,
+      `${argument} must be a SHA-256 as 64 hex characters (e.g. from \`sha256sum\`), got ${describeValue(value)}`,
+    );
+  }
+  return value.toLowerCase();
+}
+
+export function checkInteger(value: unknown, argument: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidInput(
+      argument,
+      `${argument} must be an integer from ${min} to ${max}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Device index, or 'auto' (the device with the most available VRAM). */
+export function checkDeviceChoice(value: unknown, deviceCount: number): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    value < 0 ||
+    value >= deviceCount
+  ) {
+    throw invalidInput(
+      'options.device',
+      `options.device must be 'auto' or a device index from 0 to ${deviceCount - 1}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+export function checkFunction<T>(value: unknown, argument: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw invalidInput(argument, `${argument} must be a function, got ${describeValue(value)}`);
+  }
+  return value as T;
+}
+
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) {
+    throw invalidInput(
+      'options.signal',
+      `options.signal must be an AbortSignal, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A verifier's nonce: bytes, or a string taken as its UTF-8 bytes; 8..1024 bytes. */
+export function checkNonce(value: unknown, argument = 'options.nonce'): Uint8Array {
+  const bytes =
+    typeof value === 'string'
+      ? new TextEncoder().encode(value)
+      : value instanceof Uint8Array
+        ? value
+        : undefined;
+  if (bytes === undefined || bytes.length < 8 || bytes.length > 1024) {
+    throw invalidInput(
+      argument,
+      `${argument} must be 8 to 1024 bytes (a Uint8Array, or a string), fresh for each attestation (e.g. randomBytes(16)); got ${describeValue(value)}`,
+    );
+  }
+  return new Uint8Array(bytes);
+}
+
+/** The visible, escaped form of an attacker-chosen id, for audit and narration (never raw). */
+export function escapeForRecord(value: string, maxChars = 200): string {
+  let out = '';
+  for (const ch of value) {
+    if (out.length >= maxChars) return `${out}…`;
+    const code = ch.codePointAt(0)!;
+    out += code >= 0x20 && code < 0x7f ? ch : `\\u{${code.toString(16)}}`;
+  }
+  return out;
+}

@@ -1,0 +1,1717 @@
+import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import { validateEvent } from '@vramseal/audit-logging';
+import {
+  type Backend,
+  CudaError,
+  CudaFfiError,
+  type DeviceAllocation,
+  loadBackend,
+} from '@vramseal/cuda-ffi';
+import type { NarrationLevel } from '@vramseal/narration-core';
+import {
+  createSha256,
+  type SealFields,
+  signAttestation,
+  signSeal,
+  timingSafeEqual,
+  verifySealSignature,
+} from '@vramseal/seal-crypto';
+import {
+  ATTESTATION_FORMAT,
+  type AttestationStatement,
+  attestationFieldsOf,
+} from '../attestation/attestation.js';
+import { CapacityLedger } from '../capacity/capacity.js';
+import {
+  configError,
+  type ResolvedConfig,
+  resolveConfig,
+  type VramManagerOptions,
+} from '../config/options.js';
+import {
+  describeValue,
+  invalidInput,
+  messageOf,
+  type PolicyViolation,
+  type VerificationCheck,
+  VramError,
+} from '../errors.js';
+import {
+  checkDeviceChoice,
+  checkFunction,
+  checkInteger,
+  checkModelRef,
+  checkNonce,
+  checkSha256Hex,
+  checkShardId,
+  checkSignal,
+  escapeForRecord,
+  looksLikePathTraversal,
+} from '../input/validate.js';
+import { ManagerMetrics } from '../metrics/metrics.js';
+import { AuditTrail } from '../observe/audit.js';
+import { type ManagerEvent, ManagerNarration, NARRATION_ACTOR } from '../observe/narration.js';
+import { type ChunkSource, openSource, type ShardSource } from '../seal/source.js';
+import { type UploadProgress, uploadAndDigest } from '../seal/upload.js';
+import {
+  SealedShard,
+  type SealedShardJSON,
+  sealFieldsOf,
+  signatureOf,
+} from '../shard/sealed-shard.js';
+import { say } from './sentences.js';
+
+export type ManagerState = 'ready' | 'stopped' | 'closed';
+
+export interface SealOptions {
+  /** Device index, or 'auto' (default): the device with the most available memory. */
+  device?: number | 'auto';
+  /** 1-256 of A-Z a-z 0-9 _ -; unique among live shards. Default: an opaque `shard-<uuid>`. */
+  shardId?: string;
+  /** Which model this shard belongs to ("org/model@rev", "sha256:<hex>"); printable, <= 1024 bytes. */
+  modelRef?: string;
+  /** The SHA-256 the bytes must have (e.g. the registry's published file hash), 64 hex. */
+  expectedSha256?: string;
+  /** Position in a tensor-parallel shard set (default 0 of 1). */
+  shardIndex?: number;
+  totalShards?: number;
+  /** Size in bytes: required for an AsyncIterable source; checked against the others. */
+  byteLength?: number;
+  /** Called after each chunk reaches the device (it must not throw; if it does, it is not called again). */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Aborts the seal: memory freed, reservation released, rejects with code ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface VerifyOptions {
+  /** Also re-hash the flat SHA-256 of the device contents (reads them back: slower). */
+  deep?: boolean;
+}
+
+export interface ResetOptions {
+  /** Who resets (a person or system), recorded in the audit log. */
+  operator: string;
+  /** Why it is safe to serve again, recorded in the audit log. */
+  reason: string;
+}
+
+export interface AttestOptions {
+  /** The verifier's fresh nonce (8..1024 bytes, or a string). */
+  nonce: Uint8Array | string;
+}
+
+export interface FaultOptions {
+  /** Byte offset in the shard. */
+  offset: number;
+  /** XOR mask, 1..255. */
+  xorMask: number;
+}
+
+/** Why the manager stopped, while it is stopped. */
+export interface StopReason {
+  /** `seal_verification_failed` or `policy_violation`. */
+  cause: 'seal_verification_failed' | 'policy_violation';
+  check?: VerificationCheck;
+  shardId?: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** One device as the `devices()` report shows it. */
+export interface DeviceReport {
+  index: number;
+  name: string;
+  uuid: string;
+  totalBytes: number;
+  availableBytes: number;
+  usedBytes: number;
+  computeCapability: string | null;
+  integrated: boolean;
+  managedMemory: boolean;
+  pageableMemoryAccess: boolean;
+  unifiedAddressing: boolean;
+  /** Whether shards sealed here live in VRAM only, and why. */
+  vramOnly: { ok: boolean; reason: string };
+}
+
+interface ShardRecord {
+  readonly shard: SealedShard;
+  readonly allocation: DeviceAllocation;
+}
+
+/** What verification found for a resident shard (used by verify and attest). */
+interface CheckedShard {
+  record: ShardRecord;
+  fields: SealFields;
+  measuredRoot: Uint8Array;
+}
+
+const FLAT_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Seals model shards in device memory, verifies them before every inference, and accounts for
+ * capacity, the VRAM-only policy, attestation and metrics; every step is audited and narrated.
+ * One manager per worker process (or per set of GPUs it owns). Create it with `VramManager.create`.
+ */
+export class VramManager {
+  readonly #config: ResolvedConfig;
+  readonly #backend: Backend;
+  readonly #capacity: CapacityLedger;
+  readonly #metrics: ManagerMetrics;
+  readonly #narration: ManagerNarration;
+  readonly #audit: AuditTrail;
+  readonly #shards = new Map<string, ShardRecord>();
+  /** Shard ids being sealed now: taken, so two seals cannot race to the same id. */
+  readonly #sealing = new Set<string>();
+  readonly #operations = new Set<Promise<unknown>>();
+  #state: ManagerState = 'ready';
+  #stoppedBecause: StopReason | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    config: ResolvedConfig,
+    backend: Backend,
+    capacity: CapacityLedger,
+    metrics: ManagerMetrics,
+    narration: ManagerNarration,
+    audit: AuditTrail,
+  ) {
+    this.#config = config;
+    this.#backend = backend;
+    this.#capacity = capacity;
+    this.#metrics = metrics;
+    this.#narration = narration;
+    this.#audit = audit;
+  }
+
+  /**
+   * Validates every option first (CONFIG_ERROR naming the option and why), then opens the
+   * backend and checks it against the policy. With `policy.vramOnly`, an integrated GPU is a
+   * POLICY_VIOLATION (audited) and the mock backend a CONFIG_ERROR.
+   */
+  static async create(options: VramManagerOptions): Promise<VramManager> {
+    const config = resolveConfig(options);
+    const backend = openBackend(config);
+    if (config.vramOnly && backend.kind === 'mock') {
+      const why = backend.backendInfo().selectedBecause;
+      throw configError([
+        {
+          option: 'policy.vramOnly',
+          message: `policy.vramOnly cannot hold: the backend is the host-memory mock (${why}); run on a GPU with backend 'cuda'`,
+        },
+      ]);
+    }
+    const capacity = new CapacityLedger(backend, config.headroomBytes);
+    const metrics = new ManagerMetrics(config.metricsRegistry, capacity);
+    let narrator = config.narrator;
+    try {
+      narrator = narrator?.child({ actor: NARRATION_ACTOR, worker_id: config.workerId });
+    } catch {
+      // A narrator that cannot make a child narrates as itself; narration never blocks a worker.
+    }
+    // The sinks report their failures to the manager, which does not exist yet when they are made.
+    const report = { failed: (_sink: 'narration' | 'audit') => {} };
+    const narration = new ManagerNarration(narrator, () => report.failed('narration'));
+    const audit = new AuditTrail(config.audit, () => report.failed('audit'));
+    const manager = new VramManager(config, backend, capacity, metrics, narration, audit);
+    report.failed = (sink) => manager.#observabilityFailed(sink);
+    await manager.#start();
+    return manager;
+  }
+
+  async #start(): Promise<void> {
+    this.#announceBackend();
+    if (this.#config.vramOnly) {
+      const integrated = this.#deviceViolations();
+      if (integrated.length > 0) {
+        this.#metrics.unregister();
+        await this.#reportViolations(integrated, 'manager not created');
+        throw policyError(integrated);
+      }
+    }
+    this.#say('info', {
+      action: 'init',
+      target: 'manager',
+      human: say.init(this.#config.workerId, this.#backend.kind, this.#backend.deviceCount()),
+      context: {
+        backend: this.#backend.kind,
+        devices: this.#backend.deviceCount(),
+        key_id: this.#config.sealKey.id,
+        leaf_size: this.#config.leafSize,
+        vram_only: this.#config.vramOnly,
+        headroom_bytes: this.#config.headroomBytes,
+      },
+    });
+  }
+
+  #announceBackend(): void {
+    const info = this.#backend.backendInfo();
+    const context = { backend: info.kind, selected_because: info.selectedBecause };
+    if (this.#backend.kind === 'cuda') {
+      const first = this.#backend.deviceInfo(0);
+      this.#say('info', {
+        action: 'cuda_init',
+        target: 'GPU0',
+        device: 0,
+        human: say.cudaInit(this.#backend.deviceCount(), first.name),
+        context: {
+          ...context,
+          cuda_runtime: info.cudaRuntimeVersion,
+          cuda_driver: info.cudaDriverVersion,
+        },
+      });
+    } else {
+      this.#say('warn', { action: 'cuda_init', target: 'mock', human: say.mockInit(), context });
+    }
+  }
+
+  // --- state -------------------------------------------------------------------------------
+
+  /** 'ready' serves; 'stopped' refuses seals and verifies until `reset`; 'closed' is final. */
+  get state(): ManagerState {
+    return this.#state;
+  }
+
+  /** Why the manager is stopped (undefined unless `state === 'stopped'`). */
+  get stoppedBecause(): StopReason | undefined {
+    return this.#stoppedBecause;
+  }
+
+  get workerId(): string {
+    return this.#config.workerId;
+  }
+
+  /** Id of the seal key (never the key). */
+  get keyId(): string {
+    return this.#config.sealKey.id;
+  }
+
+  get leafSize(): number {
+    return this.#config.leafSize;
+  }
+
+  get backendKind(): 'cuda' | 'mock' {
+    return this.#backend.kind;
+  }
+
+  /** The public half of `attestationKey`, for verifiers; undefined without one. */
+  get attestationPublicKey(): KeyObject | undefined {
+    return this.#config.attestationPublicKey;
+  }
+
+  /** The shards resident now, in sealing order. */
+  shards(): SealedShard[] {
+    return [...this.#shards.values()].map((record) => record.shard);
+  }
+
+  // --- seal --------------------------------------------------------------------------------
+
+  /**
+   * Copies a shard into device memory and seals it: flat SHA-256 on the host while the chunks
+   * travel, tree root from device memory by the backend, HMAC signature over every field.
+   */
+  sealModel(source: ShardSource, options: SealOptions = {}): Promise<SealedShard> {
+    return this.#track(this.#seal(source, options));
+  }
+
+  async #seal(source: ShardSource, options: SealOptions): Promise<SealedShard> {
+    this.#assertServing('seal');
+    const started = performance.now();
+    const request = await this.#sealRequest(source, options);
+    const { shardId } = request;
+    try {
+      const allocation = await this.#allocate(request);
+      try {
+        await this.#enforceResidency(allocation, shardId);
+        const shard = await this.#fillAndSign(allocation, request, started);
+        this.#shards.set(shardId, { shard, allocation });
+        return shard;
+      } catch (error) {
+        this.#freeAfterFailedSeal(allocation, shardId);
+        throw error;
+      }
+    } catch (error) {
+      await request.source.close();
+      const failure = this.#sealFailure(error, request.options.signal);
+      this.#metrics.sealed('failure', (performance.now() - started) / 1000);
+      this.#say(failure.code === 'INSUFFICIENT_VRAM' ? 'warn' : 'error', {
+        action: 'seal',
+        target: shardId,
+        shardId,
+        human: say.sealFailed(shardId, sealFailureWords(failure)),
+        errorKind: failure.code,
+        durationMs: performance.now() - started,
+      });
+      throw failure;
+    } finally {
+      this.#sealing.delete(shardId);
+    }
+  }
+
+  /** Every argument of a seal, checked; the source opened (a file's size known). */
+  async #sealRequest(source: ShardSource, options: SealOptions): Promise<SealRequest> {
+    let reservedId: string | undefined;
+    try {
+      if (typeof options !== 'object' || options === null) {
+        throw invalidInput('options', `options must be an object, got ${describeValue(options)}`);
+      }
+      if (typeof options.shardId === 'string' && looksLikePathTraversal(options.shardId)) {
+        await this.#auditTraversal(options.shardId);
+      }
+      const shardId = this.#claimShardId(options.shardId);
+      reservedId = shardId;
+      const modelRef = checkModelRef(options.modelRef);
+      const expectedSha256 =
+        options.expectedSha256 === undefined
+          ? undefined
+          : checkSha256Hex(options.expectedSha256, 'options.expectedSha256');
+      const totalShards = checkInteger(
+        options.totalShards ?? 1,
+        'options.totalShards',
+        1,
+        0xffff_ffff,
+      );
+      const shardIndex = checkInteger(
+        options.shardIndex ?? 0,
+        'options.shardIndex',
+        0,
+        totalShards - 1,
+      );
+      const device = checkDeviceChoice(options.device, this.#backend.deviceCount());
+      const onProgress = checkFunction<SealOptions['onProgress']>(
+        options.onProgress,
+        'options.onProgress',
+      );
+      const signal = checkSignal(options.signal);
+      signal?.throwIfAborted();
+      const opened = await openSource(source, options.byteLength, Number.MAX_SAFE_INTEGER);
+      if (opened.byteLength > this.#config.maxShardBytes) {
+        await opened.close();
+        throw invalidInput(
+          'source',
+          `the shard is ${opened.byteLength} bytes, above policy.maxShardBytes (${this.#config.maxShardBytes}); split the model into smaller shards`,
+        );
+      }
+      return {
+        shardId,
+        modelRef,
+        expectedSha256,
+        shardIndex,
+        totalShards,
+        device,
+        source: opened,
+        options: { onProgress, signal },
+      };
+    } catch (error) {
+      if (reservedId !== undefined) this.#sealing.delete(reservedId);
+      if (error instanceof VramError && error.code === 'INVALID_INPUT') {
+        this.#say('warn', {
+          action: 'validate_failed',
+          target: 'seal',
+          human: say.validateFailed('seal', error.argument ?? 'an argument'),
+          errorKind: error.code,
+          context: { argument: error.argument, reason: error.message },
+        });
+      }
+      if (isAbort(error, options?.signal)) throw this.#sealFailure(error, options.signal);
+      throw error;
+    }
+  }
+
+  /**
+   * The caller's shard id (or a fresh opaque one), checked and taken in one synchronous step, so
+   * a concurrent seal cannot pass the same check before this one registers.
+   */
+  #claimShardId(value: unknown): string {
+    const shardId = value === undefined ? `shard-${randomUUID()}` : checkShardId(value);
+    if (this.#shards.has(shardId) || this.#sealing.has(shardId)) {
+      throw invalidInput(
+        'options.shardId',
+        `shard id ${JSON.stringify(shardId)} is already in use by a live shard or a seal in progress; deallocate it first or pick another id`,
+      );
+    }
+    this.#sealing.add(shardId);
+    return shardId;
+  }
+
+  async #auditTraversal(attempted: string): Promise<void> {
+    this.#say('warn', {
+      action: 'validate_failed',
+      target: 'shard_id',
+      human: say.traversal(),
+      errorKind: 'path_traversal_attempt',
+      context: { attempted_id: escapeForRecord(attempted) },
+    });
+    await this.#audit.critical({
+      type: 'path_traversal_attempt',
+      actor: 'vram-manager',
+      path: escapeForRecord(attempted),
+      workerId: this.#config.workerId,
+    });
+  }
+
+  /** Reserves and allocates under the device lock; failures are narrated, audited and typed. */
+  async #allocate(request: SealRequest): Promise<DeviceAllocation> {
+    const { shardId, source } = request;
+    const bytes = source.byteLength;
+    let outcome: Awaited<ReturnType<CapacityLedger['reserve']>>;
+    try {
+      outcome = await this.#capacity.reserve(request.device, bytes);
+    } catch (error) {
+      const device = request.device === 'auto' ? 0 : request.device;
+      this.#allocationFailed(shardId, device, bytes, this.#safeAvailable(device), messageOf(error));
+      throw new VramError(
+        'CUDA_ALLOCATION_FAILED',
+        `device ${device} could not allocate ${bytes} bytes for shard ${shardId}: ${messageOf(error)}`,
+        { cause: error, shardId, device, neededBytes: bytes },
+      );
+    }
+    if ('shortfall' in outcome) {
+      const { device, neededBytes, availableBytes } = outcome.shortfall;
+      this.#allocationFailed(shardId, device, neededBytes, availableBytes, 'insufficient VRAM');
+      throw new VramError(
+        'INSUFFICIENT_VRAM',
+        `shard ${shardId} needs ${neededBytes} bytes but ${request.device === 'auto' ? 'the best device' : `device ${device}`} has ${availableBytes} available ` +
+          `(free memory minus ${this.#config.headroomBytes} bytes of headroom); deallocate shards or use another device`,
+        { shardId, device, neededBytes, availableBytes },
+      );
+    }
+    const { allocation } = outcome;
+    this.#say('info', {
+      action: 'allocate',
+      target: shardId,
+      shardId,
+      device: allocation.device,
+      human: say.allocate(shardId, bytes, allocation.device),
+      context: { bytes },
+    });
+    this.#audit.routine({
+      type: 'vram_allocated',
+      shardId,
+      gpuDevice: allocation.device,
+      vramBytes: bytes,
+      workerId: this.#config.workerId,
+    });
+    return allocation;
+  }
+
+  #allocationFailed(
+    shardId: string,
+    device: number,
+    bytes: number,
+    available: number,
+    reason: string,
+  ): void {
+    this.#say('warn', {
+      action: 'allocate_failed',
+      target: shardId,
+      shardId,
+      device,
+      human:
+        reason === 'insufficient VRAM'
+          ? say.allocateFailed(shardId, bytes, device, available)
+          : say.cudaAllocateFailed(shardId, bytes, device),
+      errorKind: reason === 'insufficient VRAM' ? 'INSUFFICIENT_VRAM' : 'CUDA_ALLOCATION_FAILED',
+      context: { needed_bytes: bytes, available_bytes: available },
+    });
+    this.#audit.routine({
+      type: 'vram_allocation_failed',
+      shardId,
+      gpuDevice: device,
+      requestedBytes: bytes,
+      availableBytes: available,
+      workerId: this.#config.workerId,
+      reason:
+        reason
+          .slice(0, 200)
+          .replace(/[^\x20-\x7e]/g, ' ')
+          .replace(/0x[0-9a-f]+/gi, '0x?') || 'allocation failed',
+    });
+  }
+
+  /** Under policy.vramOnly, a fresh allocation must be device memory without a host mapping. */
+  async #enforceResidency(allocation: DeviceAllocation, shardId: string): Promise<void> {
+    if (!this.#config.vramOnly) return;
+    const attributes = allocation.attributes();
+    if (attributes.memoryType === 'device' && !attributes.hostPointer) return;
+    const violation: PolicyViolation = {
+      kind: 'host_memory',
+      device: allocation.device,
+      shardId,
+      detail: `the allocation for shard ${shardId} is ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
+    };
+    await this.#reportViolations([violation], 'seal refused and memory freed');
+    throw policyError([violation]);
+  }
+
+  /** Upload + digests, the expected-hash check, then the signature: the seal itself. */
+  async #fillAndSign(
+    allocation: DeviceAllocation,
+    request: SealRequest,
+    started: number,
+  ): Promise<SealedShard> {
+    const { shardId, source } = request;
+    const uploadStarted = performance.now();
+    const digests = await uploadAndDigest(allocation, source, {
+      leafSize: this.#config.leafSize,
+      signal: request.options.signal,
+      onProgress: request.options.onProgress,
+      onProgressError: (error) =>
+        this.#say('warn', {
+          action: 'seal',
+          target: shardId,
+          shardId,
+          human: `The onProgress callback of shard ${shardId.slice(0, 24)} threw; progress reports stopped.`,
+          errorKind: 'ON_PROGRESS_THREW',
+          context: { error: messageOf(error) },
+        }),
+    });
+    const digest = Buffer.from(digests.digest).toString('hex');
+    const treeRoot = Buffer.from(digests.treeRoot).toString('hex');
+    this.#say('debug', {
+      action: 'digest',
+      target: shardId,
+      shardId,
+      device: allocation.device,
+      durationMs: performance.now() - uploadStarted,
+      human: say.digest(shardId, source.byteLength, treeRoot),
+      context: {
+        digest,
+        tree_root: treeRoot,
+        leaf_size: this.#config.leafSize,
+        bytes: source.byteLength,
+      },
+    });
+    if (request.expectedSha256 !== undefined && request.expectedSha256 !== digest) {
+      await this.#refuseDigestMismatch(request, allocation.device, digest);
+    }
+    this.#assertServing('seal');
+    const sealedAt = Date.now();
+    const json: SealedShardJSON = {
+      shardId,
+      gpuDevice: allocation.device,
+      vramBytes: source.byteLength,
+      digest,
+      treeRoot,
+      leafSize: this.#config.leafSize,
+      sealedAt,
+      modelRef: request.modelRef,
+      shardIndex: request.shardIndex,
+      totalShards: request.totalShards,
+      keyId: this.#config.sealKey.id,
+    };
+    const signature = signSeal(
+      this.#config.sealKey,
+      sealFieldsOf(json as unknown as Record<string, unknown>)!,
+    );
+    this.#say('debug', {
+      action: 'sign',
+      target: shardId,
+      shardId,
+      human: say.sign(shardId, this.#config.sealKey.id),
+      context: { key_id: this.#config.sealKey.id },
+    });
+    const shard = new SealedShard(json, signature);
+    const seconds = (performance.now() - started) / 1000;
+    this.#metrics.sealed('success', seconds);
+    this.#say('info', {
+      action: 'seal',
+      target: shardId,
+      shardId,
+      device: allocation.device,
+      modelRef: request.modelRef,
+      durationMs: seconds * 1000,
+      human: say.seal(shardId, source.byteLength, allocation.device, seconds * 1000),
+      context: {
+        bytes: source.byteLength,
+        digest,
+        tree_root: treeRoot,
+        leaf_size: this.#config.leafSize,
+        shard_index: request.shardIndex,
+        total_shards: request.totalShards,
+        key_id: this.#config.sealKey.id,
+      },
+    });
+    this.#audit.routine({
+      type: 'vram_sealed',
+      shardId,
+      gpuDevice: allocation.device,
+      vramBytes: source.byteLength,
+      digest,
+      workerId: this.#config.workerId,
+      treeRoot,
+      leafSize: this.#config.leafSize,
+      keyId: this.#config.sealKey.id,
+      shardIndex: request.shardIndex,
+      totalShards: request.totalShards,
+      ...(request.modelRef === '' ? {} : { modelRef: request.modelRef }),
+    });
+    return shard;
+  }
+
+  /** The bytes are not the ones the caller expected: no seal, audited as an integrity violation. */
+  async #refuseDigestMismatch(
+    request: SealRequest,
+    device: number,
+    actual: string,
+  ): Promise<never> {
+    const { shardId } = request;
+    this.#say('error', {
+      action: 'seal',
+      target: shardId,
+      shardId,
+      device,
+      human: say.digestMismatch(shardId),
+      errorKind: 'INTEGRITY_VIOLATION',
+      context: { expected_sha256: request.expectedSha256, actual_sha256: actual },
+    });
+    const audited = await this.#audit.critical({
+      type: 'integrity_violation',
+      component: 'vram-manager',
+      detail:
+        'the SHA-256 of the uploaded shard differs from expectedSha256; no seal was made and the memory was freed',
+      shardId,
+      workerId: this.#config.workerId,
+      gpuDevice: device,
+      expectedDigest: request.expectedSha256!,
+      actualDigest: actual,
+    });
+    throw new VramError(
+      'INTEGRITY_VIOLATION',
+      `shard ${shardId}: the bytes read from ${request.source.origin} have SHA-256 ${actual}, not the expected ${request.expectedSha256}; no seal was made` +
+        auditNote(audited),
+      { shardId, device },
+    );
+  }
+
+  #freeAfterFailedSeal(allocation: DeviceAllocation, shardId: string): void {
+    try {
+      allocation.free();
+    } catch (error) {
+      this.#say('error', {
+        action: 'deallocate',
+        target: shardId,
+        shardId,
+        device: allocation.device,
+        human: say.deallocateFailed(shardId),
+        errorKind: 'CUDA_DEALLOCATION_FAILED',
+        context: { reason: messageOf(error) },
+      });
+    } finally {
+      this.#capacity.release(allocation.device, allocation.bytes);
+    }
+    this.#say('debug', {
+      action: 'deallocate',
+      target: shardId,
+      shardId,
+      device: allocation.device,
+      human: say.deallocate(shardId, allocation.bytes, allocation.device),
+      context: { bytes: allocation.bytes, after: 'failed seal' },
+    });
+    this.#audit.routine({
+      type: 'vram_deallocated',
+      shardId,
+      gpuDevice: allocation.device,
+      vramBytes: allocation.bytes,
+      workerId: this.#config.workerId,
+    });
+  }
+
+  /** Any failure of a seal as a VramError (aborts, cuda-ffi and seal-crypto errors included). */
+  #sealFailure(error: unknown, signal: AbortSignal | undefined): VramError {
+    if (error instanceof VramError) return error;
+    if (isAbort(error, signal)) {
+      return new VramError(
+        'ABORTED',
+        'the seal was aborted by its signal; its memory was freed and nothing was sealed',
+        {
+          cause: signal?.reason ?? error,
+        },
+      );
+    }
+    if (error instanceof CudaError) {
+      return new VramError(
+        'CUDA_ALLOCATION_FAILED',
+        `a CUDA call failed while sealing: ${error.message}`,
+        { cause: error },
+      );
+    }
+    return new VramError('INVALID_INPUT', `the seal failed: ${messageOf(error)}`, { cause: error });
+  }
+
+  // --- verify ------------------------------------------------------------------------------
+
+  /**
+   * Checks the seal's signature (constant time), then recomputes the tree root from device
+   * memory (`deep` also re-hashes the flat digest). Any failure stops the manager, is audited as
+   * critical (durable before this rejects) and narrated at error level.
+   */
+  verifySealed(shard: SealedShard, options: VerifyOptions = {}): Promise<void> {
+    return this.#track(this.#verify(shard, options));
+  }
+
+  async #verify(shard: SealedShard, options: VerifyOptions): Promise<void> {
+    this.#assertServing('verify');
+    const deep = checkDeep(options);
+    const started = performance.now();
+    const checked = await this.#checkResident(shard, { deep, started });
+    const seconds = (performance.now() - started) / 1000;
+    const { record, fields } = checked;
+    this.#metrics.verified('success', seconds);
+    this.#say('info', {
+      action: 'verify',
+      target: fields.shardId,
+      shardId: fields.shardId,
+      device: fields.device,
+      durationMs: seconds * 1000,
+      human: say.verify(fields.shardId, fields.device, deep),
+      context: { deep, tree_root: record.shard.treeRoot, leaf_size: fields.leafSize },
+    });
+    this.#audit.routine({
+      type: 'seal_verified',
+      shardId: fields.shardId,
+      gpuDevice: fields.device,
+      digest: record.shard.digest,
+      workerId: this.#config.workerId,
+      treeRoot: record.shard.treeRoot,
+      leafSize: fields.leafSize,
+      keyId: fields.keyId,
+      deep,
+      durationMs: Math.round(seconds * 1000),
+    });
+  }
+
+  /**
+   * Verifies a tensor-parallel shard set before it serves: every index 0..totalShards-1 exactly
+   * once, one model ref, then every shard's seal (all at once). A malformed set is INVALID_INPUT;
+   * a shard that fails its seal is SEAL_VERIFICATION_FAILED and stops the manager.
+   */
+  verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
+    return this.#track(this.#verifySet(shards, options));
+  }
+
+  async #verifySet(shards: readonly SealedShard[], options: VerifyOptions): Promise<void> {
+    this.#assertServing('verify');
+    try {
+      checkShardSet(shards);
+    } catch (error) {
+      if (error instanceof VramError) {
+        this.#say('warn', {
+          action: 'validate_failed',
+          target: 'shard_set',
+          human: say.validateFailed('shard set verify', 'the shard set'),
+          errorKind: error.code,
+          context: { reason: error.message },
+        });
+      }
+      throw error;
+    }
+    const results = await Promise.allSettled(shards.map((shard) => this.#verify(shard, options)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Signature, residency, tree root (and flat digest when deep): the one verification path. */
+  async #checkResident(
+    shard: unknown,
+    { deep, started = performance.now() }: { deep: boolean; started?: number },
+  ): Promise<CheckedShard> {
+    const fail = (
+      check: VerificationCheck,
+      presented: Record<string, unknown>,
+      why: string,
+      facts: FailureFacts = {},
+    ) => this.#verificationFailed(check, presented, why, facts, started);
+    if (typeof shard !== 'object' || shard === null) {
+      throw invalidInput(
+        'shard',
+        `shard must be a SealedShard from sealModel(), got ${describeValue(shard)}`,
+      );
+    }
+    const presented = shard as Record<string, unknown>;
+    const fields = sealFieldsOf(presented);
+    const signature = signatureOf(shard);
+    if (
+      fields === undefined ||
+      signature === undefined ||
+      !this.#signatureHolds(fields, signature)
+    ) {
+      const why =
+        signature === undefined
+          ? 'it carries no signature (not a SealedShard issued by a manager)'
+          : fields === undefined
+            ? 'its fields are malformed'
+            : fields.keyId !== this.#config.sealKey.id
+              ? `it names seal key ${fields.keyId.slice(0, 16)}, this manager holds ${this.#config.sealKey.id}`
+              : 'the signature does not match the fields';
+      return fail('signature', presented, why);
+    }
+    const record = this.#shards.get(fields.shardId);
+    if (record === undefined || !sameSeal(record.shard, fields)) {
+      const why =
+        record === undefined
+          ? 'no shard with this id is resident (deallocated, or never sealed here)'
+          : 'the shard resident under this id carries a different seal';
+      return fail('unknown_shard', presented, why);
+    }
+    let measuredRoot: Uint8Array;
+    try {
+      measuredRoot = await record.allocation.treeDigest({ leafSize: fields.leafSize });
+    } catch (error) {
+      return fail(
+        'tree_root',
+        presented,
+        `the tree root could not be recomputed (${messageOf(error)})`,
+        {
+          device: record.allocation.device,
+        },
+      );
+    }
+    if (!timingSafeEqual(measuredRoot, fields.treeRoot)) {
+      return fail('tree_root', presented, 'device memory no longer matches the sealed tree root', {
+        device: record.allocation.device,
+        expectedTreeRoot: record.shard.treeRoot,
+        actualTreeRoot: Buffer.from(measuredRoot).toString('hex'),
+      });
+    }
+    if (deep) {
+      const digest = await flatDigest(record.allocation);
+      if (!timingSafeEqual(digest, fields.digest)) {
+        return fail(
+          'digest',
+          presented,
+          'the SHA-256 of device memory differs from the sealed digest',
+          {
+            device: record.allocation.device,
+            expectedDigest: record.shard.digest,
+            actualDigest: Buffer.from(digest).toString('hex'),
+          },
+        );
+      }
+    }
+    return { record, fields, measuredRoot };
+  }
+
+  #signatureHolds(fields: SealFields, signature: Uint8Array): boolean {
+    if (fields.keyId !== this.#config.sealKey.id) return false;
+    try {
+      return verifySealSignature(this.#config.sealKey, fields, signature);
+    } catch {
+      return false; // fields no seal could have (e.g. shardIndex >= totalShards)
+    }
+  }
+
+  /** Stops the manager, audits (durably) and narrates a failed check, then throws. */
+  async #verificationFailed(
+    check: VerificationCheck,
+    presented: Record<string, unknown>,
+    why: string,
+    facts: FailureFacts,
+    started: number,
+  ): Promise<never> {
+    const shardId = typeof presented.shardId === 'string' ? presented.shardId : '';
+    const recordId = escapeForRecord(shardId) || '(none)';
+    const device = facts.device ?? (isUint(presented.gpuDevice) ? presented.gpuDevice : 0);
+    this.#stop({ cause: 'seal_verification_failed', check, shardId: recordId, at: Date.now() });
+    this.#metrics.verified('failure', (performance.now() - started) / 1000);
+    this.#say('error', {
+      action: 'verify_failed',
+      target: recordId,
+      shardId: recordId,
+      device,
+      human: say.verifyFailed(recordId, check),
+      errorKind: 'SEAL_VERIFICATION_FAILED',
+      context: { check, reason: why, ...snakeFacts(facts) },
+    });
+    const keyId =
+      typeof presented.keyId === 'string' && /^[0-9a-f]{16}$/.test(presented.keyId)
+        ? presented.keyId
+        : undefined;
+    const audited = await this.#audit.critical({
+      type: 'seal_verification_failed',
+      shardId: recordId,
+      gpuDevice: device,
+      workerId: this.#config.workerId,
+      reason: `${check}: ${why}`,
+      check,
+      ...(keyId === undefined ? {} : { keyId }),
+      ...(facts.expectedTreeRoot === undefined ? {} : { expectedTreeRoot: facts.expectedTreeRoot }),
+      ...(facts.actualTreeRoot === undefined ? {} : { actualTreeRoot: facts.actualTreeRoot }),
+      ...(facts.expectedDigest === undefined ? {} : { expectedDigest: facts.expectedDigest }),
+      ...(facts.actualDigest === undefined ? {} : { actualDigest: facts.actualDigest }),
+    });
+    throw new VramError(
+      'SEAL_VERIFICATION_FAILED',
+      `shard ${recordId} failed its ${check} check: ${why}. The manager is stopped: investigate, deallocate the shard, then reset({ operator, reason })` +
+        auditNote(audited),
+      { check, shardId: recordId, device },
+    );
+  }
+
+  #stop(reason: StopReason): void {
+    if (this.#state !== 'ready') return;
+    this.#state = 'stopped';
+    this.#stoppedBecause = reason;
+  }
+
+  /**
+   * Puts a stopped manager back in service. Audited as critical first: if the audit record cannot
+   * be written the manager stays stopped (AUDIT_UNAVAILABLE). Reset repairs nothing: deallocate
+   * and re-seal the shard that failed.
+   */
+  async reset(options: ResetOptions): Promise<void> {
+    if (this.#state === 'closed') throw closedError('reset');
+    const { operator, reason } = checkResetOptions(options, this.#config.workerId);
+    if (this.#state === 'ready') {
+      this.#say('info', {
+        action: 'reset',
+        target: 'manager',
+        human: say.resetNoop(),
+        context: { operator },
+      });
+      return;
+    }
+    const stopped = this.#stoppedBecause;
+    const stoppedBecause =
+      stopped === undefined
+        ? undefined
+        : `${stopped.cause}${stopped.check ? ` (${stopped.check})` : ''}`;
+    const audited = await this.#audit.critical({
+      type: 'vram_manager_reset',
+      operator,
+      reason,
+      workerId: this.#config.workerId,
+      ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
+    });
+    if (!audited.durable && this.#audit.enabled) {
+      throw new VramError(
+        'AUDIT_UNAVAILABLE',
+        `reset refused: the audit record of the reset could not be written (${messageOf(audited.error)}); fix the audit log and retry`,
+        { cause: audited.error },
+      );
+    }
+    if (this.#state !== 'stopped') return; // closed meanwhile
+    this.#state = 'ready';
+    this.#stoppedBecause = undefined;
+    this.#say('warn', {
+      action: 'reset',
+      target: 'manager',
+      human: say.reset(operator),
+      context: { operator, reason, stopped_because: stoppedBecause },
+    });
+  }
+
+  // --- deallocate / close ------------------------------------------------------------------
+
+  /** Frees a shard's device memory. Works while stopped (operators must be able to free memory). */
+  async deallocate(shard: SealedShard): Promise<void> {
+    if (this.#state === 'closed') throw closedError('deallocate');
+    if (
+      typeof shard !== 'object' ||
+      shard === null ||
+      typeof (shard as { shardId?: unknown }).shardId !== 'string'
+    ) {
+      throw invalidInput(
+        'shard',
+        `shard must be a SealedShard from sealModel(), got ${describeValue(shard)}`,
+      );
+    }
+    const record = this.#shards.get(shard.shardId);
+    const fields = sealFieldsOf(shard as unknown as Record<string, unknown>);
+    if (record === undefined || fields === undefined || !sameSeal(record.shard, fields)) {
+      throw new VramError(
+        'NOT_SEALED',
+        `shard ${escapeForRecord(shard.shardId)} is not resident in this manager (already deallocated, or never sealed here)`,
+        { shardId: shard.shardId },
+      );
+    }
+    this.#release(record);
+  }
+
+  /** Removes the shard from the books and frees it; audited and narrated. */
+  #release(record: ShardRecord): void {
+    const { shard, allocation } = record;
+    this.#shards.delete(shard.shardId);
+    try {
+      allocation.free();
+    } catch (error) {
+      this.#say('error', {
+        action: 'deallocate',
+        target: shard.shardId,
+        shardId: shard.shardId,
+        device: shard.gpuDevice,
+        human: say.deallocateFailed(shard.shardId),
+        errorKind: 'CUDA_DEALLOCATION_FAILED',
+        context: { reason: messageOf(error) },
+      });
+      throw new VramError(
+        'CUDA_DEALLOCATION_FAILED',
+        `freeing shard ${shard.shardId} on device ${shard.gpuDevice} failed: ${messageOf(error)}; the handle is gone, but the device may be in a bad state`,
+        { cause: error, shardId: shard.shardId, device: shard.gpuDevice },
+      );
+    } finally {
+      this.#capacity.release(allocation.device, allocation.bytes);
+    }
+    this.#say('info', {
+      action: 'deallocate',
+      target: shard.shardId,
+      shardId: shard.shardId,
+      device: shard.gpuDevice,
+      human: say.deallocate(shard.shardId, shard.vramBytes, shard.gpuDevice),
+      context: { bytes: shard.vramBytes },
+    });
+    this.#audit.routine({
+      type: 'vram_deallocated',
+      shardId: shard.shardId,
+      gpuDevice: shard.gpuDevice,
+      vramBytes: shard.vramBytes,
+      workerId: this.#config.workerId,
+    });
+  }
+
+  /**
+   * Stops taking work, waits for operations in flight, frees (and audits) every shard, hands the
+   * queued audit events to the logger and waits for them, and removes the metrics from the
+   * registry. The audit logger and narrator stay open: they are the caller's. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = 'closed';
+    this.#stoppedBecause = undefined;
+    while (this.#operations.size > 0) await Promise.allSettled([...this.#operations]);
+    const failures: VramError[] = [];
+    const count = this.#shards.size;
+    for (const record of [...this.#shards.values()]) {
+      try {
+        this.#release(record);
+      } catch (error) {
+        failures.push(error as VramError);
+      }
+    }
+    this.#say('info', {
+      action: 'close',
+      target: 'manager',
+      human: say.close(count),
+      context: { shards: count },
+    });
+    await this.#audit.settle();
+    this.#metrics.unregister();
+    if (failures.length > 0) {
+      throw new VramError(
+        'CUDA_DEALLOCATION_FAILED',
+        `closing freed ${count - failures.length} of ${count} shards; ${failures.length} failed: ${failures[0]!.message}`,
+        { cause: failures[0] },
+      );
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // --- capacity ----------------------------------------------------------------------------
+
+  /** Device memory in bytes (of `device`, or of all devices). */
+  totalVram(device?: number): number {
+    return this.#capacityQuery(device, 'total', (d) => this.#capacity.total(d));
+  }
+
+  /** Bytes this manager holds (sealed shards and seals in progress). */
+  usedVram(device?: number): number {
+    return this.#capacityQuery(device, 'used', (d) => this.#capacity.used(d));
+  }
+
+  /** Free device memory minus the headroom: what the next seal can get. */
+  availableVram(device?: number): number {
+    return this.#capacityQuery(device, 'available', (d) => this.#capacity.available(d));
+  }
+
+  #capacityQuery(
+    device: number | undefined,
+    what: string,
+    read: (device: number) => number,
+  ): number {
+    const devices = device === undefined ? this.#deviceIndexes() : [this.#checkDevice(device)];
+    const value = devices.reduce((sum, d) => sum + read(d), 0);
+    if (this.#narration.isLevelEnabled('debug')) {
+      const d = devices.length === 1 ? devices[0]! : 0;
+      this.#say('debug', {
+        action: 'capacity_query',
+        target: device === undefined ? 'all devices' : `GPU${d}`,
+        ...(device === undefined ? {} : { device: d }),
+        human:
+          device === undefined
+            ? `Capacity query (${what}) over ${devices.length} device(s): ${value} bytes.`
+            : say.capacity(d, this.#capacity.available(d), this.#capacity.total(d)),
+        context: { query: what, bytes: value },
+      });
+    }
+    return value;
+  }
+
+  #checkDevice(device: unknown): number {
+    const count = this.#backend.deviceCount();
+    if (
+      typeof device !== 'number' ||
+      !Number.isSafeInteger(device) ||
+      device < 0 ||
+      device >= count
+    ) {
+      throw invalidInput(
+        'device',
+        `device must be an index from 0 to ${count - 1}, got ${describeValue(device)}`,
+      );
+    }
+    return device;
+  }
+
+  #deviceIndexes(): number[] {
+    return Array.from({ length: this.#backend.deviceCount() }, (_, i) => i);
+  }
+
+  #safeAvailable(device: number): number {
+    try {
+      return this.#capacity.available(device);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Every device: identity, capabilities, capacity and its VRAM-only verdict with the reason. */
+  devices(): DeviceReport[] {
+    return this.#deviceIndexes().map((index) => {
+      const info = this.#backend.deviceInfo(index);
+      return {
+        index,
+        name: info.name,
+        uuid: info.uuid,
+        totalBytes: info.totalBytes,
+        availableBytes: this.#capacity.available(index),
+        usedBytes: this.#capacity.used(index),
+        computeCapability: info.computeCapability,
+        integrated: info.integrated,
+        managedMemory: info.managedMemory,
+        pageableMemoryAccess: info.pageableMemoryAccess,
+        unifiedAddressing: info.unifiedAddressing,
+        vramOnly: deviceVerdict(this.#backend.kind, info.integrated),
+      };
+    });
+  }
+
+  // --- policy ------------------------------------------------------------------------------
+
+  /** True when no VRAM-only violation holds now (backend, devices, every live allocation). */
+  isVramOnly(): boolean {
+    return this.#violations().length === 0;
+  }
+
+  /**
+   * Checks the VRAM-only policy now and throws POLICY_VIOLATION listing what breaks it. Every
+   * violation is audited (critical: durable before this throws) and narrated. Under
+   * `policy.vramOnly`, a shard found outside device memory also stops the manager.
+   */
+  async enforceVramOnlyPolicy(): Promise<void> {
+    const violations = this.#violations();
+    if (violations.length === 0) return;
+    const stop = this.#config.vramOnly && violations.some((v) => v.kind === 'host_memory');
+    if (stop) {
+      const first = violations.find((v) => v.kind === 'host_memory');
+      this.#stop({
+        cause: 'policy_violation',
+        shardId: first?.shardId,
+        at: Date.now(),
+      } as StopReason);
+    }
+    await this.#reportViolations(
+      violations,
+      stop ? 'manager stopped' : 'reported to the caller; nothing stopped (policy.vramOnly is off)',
+    );
+    throw policyError(violations);
+  }
+
+  #violations(): PolicyViolation[] {
+    const violations: PolicyViolation[] = [];
+    if (this.#backend.kind === 'mock') {
+      violations.push({
+        kind: 'mock_backend',
+        detail: 'the mock backend keeps every shard in host memory',
+      });
+    }
+    violations.push(...this.#deviceViolations());
+    for (const { shard, allocation } of this.#shards.values()) {
+      const attributes = allocation.attributes();
+      if (attributes.memoryType !== 'device' || attributes.hostPointer) {
+        violations.push({
+          kind: 'host_memory',
+          device: allocation.device,
+          shardId: shard.shardId,
+          detail: `shard ${shard.shardId} is in ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
+        });
+      }
+    }
+    return violations;
+  }
+
+  #deviceViolations(): PolicyViolation[] {
+    return this.#deviceIndexes()
+      .filter((index) => this.#backend.deviceInfo(index).integrated)
+      .map((index) => ({
+        kind: 'integrated_device' as const,
+        device: index,
+        detail: `device ${index} is an integrated GPU: its memory is host memory`,
+      }));
+  }
+
+  async #reportViolations(violations: readonly PolicyViolation[], action: string): Promise<void> {
+    for (const violation of violations) {
+      this.#say('error', {
+        action: 'policy_violation',
+        target: violation.device === undefined ? 'backend' : `GPU${violation.device}`,
+        device: violation.device,
+        shardId: violation.shardId,
+        human: say.policyViolation(violation.detail),
+        errorKind: 'POLICY_VIOLATION',
+        context: { violation: violation.kind, action_taken: action },
+      });
+      await this.#audit.critical({
+        type: 'policy_violation',
+        policy: 'vram_only',
+        workerId: this.#config.workerId,
+        detail: violation.detail,
+        action,
+        ...(violation.device === undefined ? {} : { gpuDevice: violation.device }),
+      });
+    }
+  }
+
+  // --- attestation -------------------------------------------------------------------------
+
+  /**
+   * A statement, signed with `attestationKey`, that `shard` is resident now: its sealed fields,
+   * the device's name, UUID and compute capability, the memory type from pointer attributes, a
+   * tree root recomputed now, the nonce and the time. The shard is verified first: a failure
+   * there is a verification failure (the manager stops).
+   */
+  attestVramResidency(shard: SealedShard, options: AttestOptions): Promise<AttestationStatement> {
+    return this.#track(this.#attest(shard, options));
+  }
+
+  async #attest(shard: SealedShard, options: AttestOptions): Promise<AttestationStatement> {
+    this.#assertServing('attest');
+    const privateKey = this.#config.attestationKey;
+    if (privateKey === undefined) {
+      throw new VramError(
+        'CONFIG_ERROR',
+        'attestVramResidency needs an attestationKey (an Ed25519 private KeyObject) in VramManager.create',
+        {
+          option: 'attestationKey',
+        },
+      );
+    }
+    const nonce = checkNonce(options?.nonce);
+    const id =
+      typeof shard === 'object' && shard !== null
+        ? (shard as { shardId?: unknown }).shardId
+        : undefined;
+    if (typeof id !== 'string' || !this.#shards.has(id)) {
+      throw new VramError(
+        'NOT_SEALED',
+        `shard ${typeof id === 'string' ? escapeForRecord(id) : '(none)'} is not resident in this manager; seal it first`,
+        {
+          shardId: typeof id === 'string' ? id : undefined,
+        },
+      );
+    }
+    const { record, measuredRoot } = await this.#checkResident(shard, { deep: false });
+    const info = this.#backend.deviceInfo(record.allocation.device);
+    const attributes = record.allocation.attributes();
+    const unsigned: Omit<AttestationStatement, 'signature'> = {
+      format: ATTESTATION_FORMAT,
+      version: 1,
+      shard: record.shard.toJSON(),
+      device: {
+        name: info.name,
+        uuid: info.uuid,
+        computeCapability: info.computeCapability ?? '',
+        memoryType: attributes.memoryType,
+      },
+      measuredTreeRoot: Buffer.from(measuredRoot).toString('hex'),
+      nonce: Buffer.from(nonce).toString('hex'),
+      attestedAt: Date.now(),
+    };
+    const signature = signAttestation(privateKey, attestationFieldsOf(unsigned)!);
+    this.#say('info', {
+      action: 'attest',
+      target: record.shard.shardId,
+      shardId: record.shard.shardId,
+      device: record.allocation.device,
+      human: say.attest(record.shard.shardId, attributes.memoryType, info.name),
+      context: { memory_type: attributes.memoryType, device_uuid: info.uuid },
+    });
+    return { ...unsigned, signature: Buffer.from(signature).toString('base64') };
+  }
+
+  // --- metrics / fault injection -------------------------------------------------------------
+
+  /** The Prometheus exposition text of this manager's registry. */
+  prometheusMetrics(): Promise<string> {
+    return this.#metrics.exposition();
+  }
+
+  /**
+   * Flips bits in a shard's device memory (tests, drills): always on the mock; on cuda only with
+   * `allowFaultInjection: true`. The next verify of the shard fails.
+   */
+  injectFault(shard: SealedShard, options: FaultOptions): void {
+    if (this.#state === 'closed') throw closedError('injectFault');
+    if (this.#backend.kind === 'cuda' && !this.#config.allowFaultInjection) {
+      throw new VramError(
+        'CONFIG_ERROR',
+        'injectFault on the cuda backend needs allowFaultInjection: true in VramManager.create (never in production)',
+        {
+          option: 'allowFaultInjection',
+        },
+      );
+    }
+    const id = typeof shard === 'object' && shard !== null ? shard.shardId : undefined;
+    const record = typeof id === 'string' ? this.#shards.get(id) : undefined;
+    if (record === undefined) {
+      throw new VramError(
+        'NOT_SEALED',
+        `shard ${typeof id === 'string' ? escapeForRecord(id) : '(none)'} is not resident in this manager`,
+        {
+          shardId: id,
+        },
+      );
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw invalidInput(
+        'options',
+        `options must be { offset, xorMask }, got ${describeValue(options)}`,
+      );
+    }
+    const offset = checkInteger(options.offset, 'options.offset', 0, record.allocation.bytes - 1);
+    const xorMask = checkInteger(options.xorMask, 'options.xorMask', 1, 255);
+    try {
+      record.allocation.corrupt(offset, xorMask);
+    } catch (error) {
+      if (error instanceof CudaFfiError && error.code === 'UNSUPPORTED') {
+        throw new VramError(
+          'CONFIG_ERROR',
+          `this backend refuses fault injection: ${error.message}`,
+          { option: 'allowFaultInjection', cause: error },
+        );
+      }
+      if (error instanceof CudaFfiError && error.code === 'ALLOCATION_BUSY') {
+        throw new VramError(
+          'INVALID_INPUT',
+          `shard ${record.shard.shardId} is being verified right now; inject the fault after the verify settles`,
+          {
+            argument: 'shard',
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+    this.#say('warn', {
+      action: 'fault_injected',
+      target: record.shard.shardId,
+      shardId: record.shard.shardId,
+      device: record.allocation.device,
+      human: say.fault(record.shard.shardId, offset),
+      context: { offset, xor_mask: xorMask },
+    });
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------
+
+  #assertServing(operation: string): void {
+    if (this.#state === 'closed') throw closedError(operation);
+    if (this.#state === 'stopped') {
+      const why = this.#stoppedBecause;
+      const cause =
+        why?.cause === 'policy_violation'
+          ? 'a VRAM-only policy violation'
+          : `shard ${why?.shardId ?? '?'} failing its ${why?.check ?? 'seal'} check`;
+      throw new VramError(
+        'MANAGER_STOPPED',
+        `${operation} refused: the manager stopped at ${new Date(why?.at ?? Date.now()).toISOString()} after ${cause}; ` +
+          'investigate, then call reset({ operator, reason })',
+      );
+    }
+  }
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#operations.add(operation);
+    const forget = () => this.#operations.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
+
+  #say(level: NarrationLevel, event: ManagerEvent): void {
+    this.#narration.emit(level, event);
+  }
+
+  #observabilityFailed(sink: 'narration' | 'audit'): void {
+    this.#metrics.observabilityFailed(sink);
+    if (sink === 'audit') {
+      this.#say('error', {
+        action: 'observability_degraded',
+        target: 'audit',
+        human: say.auditFailed(),
+        errorKind: 'AUDIT_WRITE_FAILED',
+      });
+    }
+  }
+
+  toJSON(): {
+    workerId: string;
+    state: ManagerState;
+    backend: string;
+    keyId: string;
+    shards: number;
+  } {
+    return {
+      workerId: this.#config.workerId,
+      state: this.#state,
+      backend: this.#backend.kind,
+      keyId: this.#config.sealKey.id,
+      shards: this.#shards.size,
+    };
+  }
+
+  [inspect.custom](): string {
+    return `VramManager ${inspect(this.toJSON())}`;
+  }
+}
+
+interface FailureFacts {
+  device?: number;
+  expectedTreeRoot?: string;
+  actualTreeRoot?: string;
+  expectedDigest?: string;
+  actualDigest?: string;
+}
+
+interface SealRequest {
+  shardId: string;
+  modelRef: string;
+  expectedSha256: string | undefined;
+  shardIndex: number;
+  totalShards: number;
+  device: number | 'auto';
+  source: ChunkSource;
+  options: { onProgress: SealOptions['onProgress']; signal: AbortSignal | undefined };
+}
+
+function openBackend(config: ResolvedConfig): Backend {
+  if (typeof config.backend !== 'string') return config.backend;
+  try {
+    return loadBackend({ kind: config.backend, allowFaultInjection: config.allowFaultInjection });
+  } catch (error) {
+    throw configError(
+      [
+        {
+          option: 'backend',
+          message: `backend '${config.backend}' cannot be opened: ${messageOf(error)}`,
+        },
+      ],
+      error,
+    );
+  }
+}
+
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return (
+    signal?.aborted === true &&
+    (error === signal.reason || (error instanceof Error && error.name === 'AbortError'))
+  );
+}
+
+function checkDeep(options: VerifyOptions): boolean {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidInput(
+      'options',
+      `options must be an object such as { deep: true }, got ${describeValue(options)}`,
+    );
+  }
+  if (options.deep !== undefined && typeof options.deep !== 'boolean') {
+    throw invalidInput(
+      'options.deep',
+      `options.deep must be true or false, got ${describeValue(options.deep)}`,
+    );
+  }
+  return options.deep === true;
+}
+
+function checkResetOptions(options: ResetOptions, workerId: string): ResetOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidInput(
+      'options',
+      'reset needs { operator, reason }: who resets and why it is safe to serve again',
+    );
+  }
+  // The audit log's own validator decides what an operator or reason may be, so an accepted reset
+  // can always be recorded.
+  try {
+    validateEvent({
+      type: 'vram_manager_reset',
+      operator: options.operator,
+      reason: options.reason,
+      workerId,
+    });
+  } catch (error) {
+    const field = (error as { field?: string }).field ?? 'options';
+    throw invalidInput(`options.${field}`, `reset: ${messageOf(error)}`, error);
+  }
+  return { operator: options.operator, reason: options.reason };
+}
+
+function checkShardSet(shards: unknown): void {
+  if (!Array.isArray(shards) || shards.length === 0) {
+    throw invalidInput(
+      'shards',
+      `shards must be a non-empty array of SealedShards, got ${describeValue(shards)}`,
+    );
+  }
+  const first = shards[0] as Partial<SealedShardJSON>;
+  const indexes = new Set<number>();
+  const ids = new Set<string>();
+  for (const [position, value] of shards.entries()) {
+    const shard = value as Partial<SealedShardJSON> | null;
+    if (typeof shard !== 'object' || shard === null) {
+      throw invalidInput(`shards[${position}]`, `shards[${position}] is not a SealedShard`);
+    }
+    if (shard.modelRef !== first.modelRef) {
+      throw invalidInput(
+        'shards',
+        `the set mixes model refs (shards[0] and shards[${position}] differ): every shard must belong to one model`,
+      );
+    }
+    if (shard.totalShards !== first.totalShards) {
+      throw invalidInput(
+        'shards',
+        `the set mixes totalShards (shards[0] says ${first.totalShards}, shards[${position}] says ${shard.totalShards})`,
+      );
+    }
+    if (
+      typeof shard.shardIndex !== 'number' ||
+      indexes.has(shard.shardIndex) ||
+      ids.has(String(shard.shardId))
+    ) {
+      throw invalidInput(
+        'shards',
+        `shards[${position}] duplicates shard index ${shard.shardIndex} (or shard id) of the set`,
+      );
+    }
+    indexes.add(shard.shardIndex);
+    ids.add(String(shard.shardId));
+  }
+  const total = first.totalShards ?? 0;
+  const missing = Array.from({ length: Math.min(total, 1_000_000) }, (_, i) => i).filter(
+    (i) => !indexes.has(i),
+  );
+  if (missing.length > 0 || shards.length !== total) {
+    const shown = missing.slice(0, 10).join(', ');
+    throw invalidInput(
+      'shards',
+      `the set is incomplete: ${shards.length} of ${total} shards given, missing index ${shown}${missing.length > 10 ? ', ...' : ''}`,
+    );
+  }
+}
+
+/** The seal resident under an id is the one presented: same fields, field for field. */
+function sameSeal(resident: SealedShard, fields: SealFields): boolean {
+  return (
+    resident.gpuDevice === fields.device &&
+    resident.vramBytes === fields.byteLength &&
+    resident.sealedAt === fields.sealedAt &&
+    resident.leafSize === fields.leafSize &&
+    resident.modelRef === fields.modelRef &&
+    resident.shardIndex === fields.shardIndex &&
+    resident.totalShards === fields.totalShards &&
+    resident.keyId === fields.keyId &&
+    timingSafeEqual(Buffer.from(resident.treeRoot, 'hex'), fields.treeRoot) &&
+    timingSafeEqual(Buffer.from(resident.digest, 'hex'), fields.digest)
+  );
+}
+
+/** SHA-256 of an allocation's contents, read back in pieces. */
+async function flatDigest(allocation: DeviceAllocation): Promise<Uint8Array> {
+  const hash = createSha256();
+  for (let offset = 0; offset < allocation.bytes; offset += FLAT_READ_BYTES) {
+    hash.update(allocation.read(offset, Math.min(FLAT_READ_BYTES, allocation.bytes - offset)));
+    // Give the event loop a turn between pieces: a deep verify of a large shard must not starve it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return hash.digest();
+}
+
+function deviceVerdict(kind: string, integrated: boolean): { ok: boolean; reason: string } {
+  if (kind === 'mock') return { ok: false, reason: 'mock backend: shards live in host memory' };
+  if (integrated) return { ok: false, reason: 'integrated GPU: its memory is host memory' };
+  return {
+    ok: true,
+    reason:
+      'discrete GPU: cudaMalloc memory is VRAM (managed and pageable-memory access are capabilities, not violations)',
+  };
+}
+
+function policyError(violations: readonly PolicyViolation[]): VramError {
+  return new VramError(
+    'POLICY_VIOLATION',
+    `VRAM-only policy violated: ${violations.map((v) => v.detail).join('; ')}`,
+    { violations, device: violations[0]?.device, shardId: violations[0]?.shardId },
+  );
+}
+
+function closedError(operation: string): VramError {
+  return new VramError(
+    'MANAGER_STOPPED',
+    `${operation} refused: the manager is closed; create a new one`,
+  );
+}
+
+function auditNote(outcome: { durable: boolean; error?: unknown }): string {
+  if (outcome.durable) return '';
+  return outcome.error instanceof Error && outcome.error.message === 'no audit logger configured'
+    ? ''
+    : ` (the audit record could not be written: ${messageOf(outcome.error)})`;
+}
+
+function sealFailureWords(error: VramError): string {
+  switch (error.code) {
+    case 'INSUFFICIENT_VRAM':
+      return 'not enough VRAM';
+    case 'ABORTED':
+      return 'aborted by the caller';
+    case 'INTEGRITY_VIOLATION':
+      return 'the bytes do not match the expected SHA-256';
+    case 'POLICY_VIOLATION':
+      return 'the memory is not VRAM';
+    case 'MANAGER_STOPPED':
+      return 'the manager stopped meanwhile';
+    default:
+      return error.code.toLowerCase().replaceAll('_', ' ');
+  }
+}
+
+function snakeFacts(facts: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(facts)) {
+    if (value !== undefined) out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  return out;
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
