@@ -2,6 +2,7 @@
 // Every call goes through VS_CUDA_CHECK; every operation first selects its device, because the
 // current device is per host thread and the addon calls from the JS thread and worker threads.
 #include "check.cuh"
+#include "vramseal/uuid.h"
 
 namespace vs {
 namespace cuda {
@@ -30,12 +31,14 @@ Status device_properties(int device, DeviceProperties* out) {
   cudaDeviceProp p{};
   VS_CUDA_CHECK("cudaGetDeviceProperties", cudaGetDeviceProperties(&p, device));
   out->name = p.name;
+  out->uuid = format_uuid("GPU", reinterpret_cast<const uint8_t*>(p.uuid.bytes));
   out->total_bytes = p.totalGlobalMem;
   out->compute_major = p.major;
   out->compute_minor = p.minor;
   out->integrated = p.integrated != 0;
   out->managed_memory = p.managedMemory != 0;
   out->unified_addressing = p.unifiedAddressing != 0;
+  out->pageable_memory_access = p.pageableMemoryAccess != 0;
   out->multiprocessor_count = p.multiProcessorCount;
   return {};
 }
@@ -74,24 +77,26 @@ Status copy_device_to_host(int device, void* dst, const void* src, uint64_t byte
   return {};
 }
 
-Status pointer_memory_type(int device, const void* ptr, MemoryType* out) {
+Status pointer_attributes(int device, const void* ptr, PointerAttributes* out) {
   cudaPointerAttributes attr{};
   VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
   VS_CUDA_CHECK("cudaPointerGetAttributes", cudaPointerGetAttributes(&attr, ptr));
   switch (attr.type) {
     case cudaMemoryTypeDevice:
-      *out = MemoryType::Device;
+      out->type = MemoryType::Device;
       break;
     case cudaMemoryTypeHost:
-      *out = MemoryType::Host;
+      out->type = MemoryType::Host;
       break;
     case cudaMemoryTypeManaged:
-      *out = MemoryType::Managed;
+      out->type = MemoryType::Managed;
       break;
     default:
-      *out = MemoryType::Unregistered;
+      out->type = MemoryType::Unregistered;
       break;
   }
+  // cudaMalloc memory has no host mapping; pinned host memory and managed memory do.
+  out->host_pointer = attr.hostPointer != nullptr;
   return {};
 }
 

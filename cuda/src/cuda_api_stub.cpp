@@ -39,7 +39,7 @@ Status malloc_device(int, uint64_t, void**) { return not_built("cudaMalloc"); }
 Status free_device(int, void*) { return not_built("cudaFree"); }
 Status copy_host_to_device(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
 Status copy_device_to_host(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
-Status pointer_memory_type(int, const void*, MemoryType*) {
+Status pointer_attributes(int, const void*, PointerAttributes*) {
   return not_built("cudaPointerGetAttributes");
 }
 Status tree_digest(int, const void*, uint64_t, uint64_t, uint8_t*) {

@@ -47,10 +47,12 @@ TEST_CASE(mock_reports_devices_and_capacity) {
   CHECK_EQ(backend->mem_info(0).free_bytes, 4 * kMiB);
 }
 
-TEST_CASE(mock_memory_type_is_host) {
+TEST_CASE(mock_memory_is_host_with_a_host_pointer) {
   auto backend = two_devices();
   const uint64_t h = backend->allocate(0, 16);
-  CHECK(backend->memory_type(h) == vs::MemoryType::Host);
+  const vs::PointerAttributes a = backend->attributes(h);
+  CHECK(a.type == vs::MemoryType::Host);
+  CHECK(a.host_pointer);  // honest: a VRAM-only policy must refuse it
 }
 
 TEST_CASE(write_then_read_round_trips) {
@@ -87,7 +89,7 @@ TEST_CASE(double_free_and_use_after_free_are_errors) {
   CHECK_THROWS_CODE(backend->read(h, 0, buf, 1), vs::Code::UseAfterFree);
   CHECK_THROWS_CODE(backend->write(h, 0, buf, 1), vs::Code::UseAfterFree);
   CHECK_THROWS_CODE(backend->pin(h), vs::Code::UseAfterFree);
-  CHECK_THROWS_CODE(backend->memory_type(h), vs::Code::UseAfterFree);
+  CHECK_THROWS_CODE(backend->attributes(h), vs::Code::UseAfterFree);
 }
 
 TEST_CASE(unknown_handles_are_errors) {
@@ -216,9 +218,8 @@ class UnreleasableMemory final : public vs::DeviceMemory {
  public:
   void write(uint64_t, const uint8_t*, uint64_t) override {}
   void read(uint64_t, uint8_t*, uint64_t) const override {}
-  vs::Digest tree_digest(uint64_t) const override { return {}; }
-  vs::MemoryType memory_type() const override { return vs::MemoryType::Device; }
-  void xor_byte(uint64_t, uint8_t) override {}
+  vs::Digest tree_digest(uint64_t, uint64_t, uint64_t) const override { return {}; }
+  vs::PointerAttributes attributes() const override { return {vs::MemoryType::Device, false}; }
   void release() override {
     throw vs::Error::cuda("cudaErrorIllegalAddress", "cudaFree", "cudaFree failed");
   }
@@ -238,7 +239,7 @@ class UnreleasableDevice final : public vs::Device {
 TEST_CASE(failing_release_reaches_the_caller_and_the_handle_is_gone) {
   std::vector<std::unique_ptr<vs::Device>> devices;
   devices.push_back(std::make_unique<UnreleasableDevice>());
-  vs::Backend backend("test", std::move(devices));
+  vs::Backend backend("test", std::move(devices), false);
   const uint64_t h = backend.allocate(0, 16);
   bool cuda_error = false;
   try {

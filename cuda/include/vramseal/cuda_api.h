@@ -24,14 +24,30 @@ struct Status {
 
 enum class MemoryType { Unregistered, Host, Device, Managed };
 
+// What cudaPointerGetAttributes says about an allocation: its memory type, and whether the
+// memory can also be reached through a host pointer (attr.hostPointer != nullptr). Memory from
+// cudaMalloc is Device with no host pointer; anything else fails a VRAM-only policy.
+struct PointerAttributes {
+  MemoryType type = MemoryType::Unregistered;
+  bool host_pointer = false;
+};
+
+// What deviceInfo(i) reports. The cuda device fills it from cudaGetDeviceProperties, the mock
+// from its configuration: one struct, so the two cannot drift apart.
 struct DeviceProperties {
   std::string name;
+  // nvidia-smi's form, from cudaDeviceProp.uuid: "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+  // (lowercase hex). The mock's is random per backend and starts with "MOCK-" (see uuid.h).
+  std::string uuid;
   uint64_t total_bytes = 0;
   int compute_major = 0;
   int compute_minor = 0;
   bool integrated = false;
   bool managed_memory = false;
   bool unified_addressing = false;
+  // cudaDeviceProp.pageableMemoryAccess: the device can read pageable host memory directly
+  // (HMM / ATS systems). False on the mock.
+  bool pageable_memory_access = false;
   int multiprocessor_count = 0;
 };
 
@@ -51,9 +67,12 @@ Status malloc_device(int device, uint64_t bytes, void** out);
 Status free_device(int device, void* ptr);
 Status copy_host_to_device(int device, void* dst, const void* src, uint64_t bytes);
 Status copy_device_to_host(int device, void* dst, const void* src, uint64_t bytes);
-// cudaPointerGetAttributes: the residency proof (memory type must be Device).
-Status pointer_memory_type(int device, const void* ptr, MemoryType* out);
-// sha256-tree-v1 root of `bytes` bytes of device memory at `ptr`, computed on the device.
+// cudaPointerGetAttributes: the residency proof (type must be Device, with no host pointer).
+Status pointer_attributes(int device, const void* ptr, PointerAttributes* out);
+// sha256-tree-v1 root of `bytes` bytes of device memory at `ptr`, computed on the device. `ptr`
+// may point into an allocation (a range digest passes base + offset): the staged kernel needs
+// 16-byte aligned data and a leaf size that is a multiple of 64, and anything else takes the
+// generic per-leaf kernel, so every pointer and size gives the right root.
 Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_size,
                    uint8_t root[32]);
 

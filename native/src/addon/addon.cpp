@@ -66,6 +66,13 @@ uint64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* n
   return static_cast<uint64_t>(v);
 }
 
+// An optional integer argument: absent or undefined gives nullopt, anything else as integer_arg.
+std::optional<uint64_t> optional_integer_arg(const Napi::CallbackInfo& info, size_t index,
+                                             const char* name) {
+  if (info.Length() <= index || info[index].IsUndefined()) return std::nullopt;
+  return integer_arg(info, index, name);
+}
+
 // Device indices may be any integer: negative ones are reported as INVALID_DEVICE by the core.
 int64_t device_arg(const Napi::CallbackInfo& info, size_t index) {
   Napi::Env env = info.Env();
@@ -137,7 +144,7 @@ class DigestWorker : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    pin_.reset();  // writes are allowed again before anyone sees the result
+    pin_.reset();  // the range is writable again before anyone sees the result
     settle([&] {
       if (error_) {
         deferred_.Reject(to_js_error(Env(), *error_).Value());
@@ -179,7 +186,7 @@ class DigestWorker : public Napi::AsyncWorker {
 };
 
 // new NativeBackend('mock', { devices: [{ name, totalBytes }], digestThreads? })
-// new NativeBackend('cuda')
+// new NativeBackend('cuda', { allowFaultInjection? })
 class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -193,11 +200,12 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::Free>("free"),
                            InstanceMethod<&NativeBackend::Write>("write"),
                            InstanceMethod<&NativeBackend::Read>("read"),
-                           InstanceMethod<&NativeBackend::MemoryType>("memoryType"),
+                           InstanceMethod<&NativeBackend::Attributes>("attributes"),
                            InstanceMethod<&NativeBackend::Corrupt>("corrupt"),
                            InstanceMethod<&NativeBackend::FailNextAllocation>("failNextAllocation"),
                            InstanceMethod<&NativeBackend::TreeDigest>("treeDigest"),
                            InstanceMethod<&NativeBackend::LiveAllocations>("liveAllocations"),
+                           InstanceMethod<&NativeBackend::FaultInjection>("faultInjection"),
                        });
   }
 
@@ -207,7 +215,8 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                                  ? info[0].As<Napi::String>().Utf8Value()
                                  : std::string();
     if (kind == "cuda") {
-      backend_ = guarded(env, [] { return vs::Backend::cuda(); });
+      const bool allow_fault_injection = cuda_options(info);
+      backend_ = guarded(env, [&] { return vs::Backend::cuda(allow_fault_injection); });
     } else if (kind == "mock") {
       backend_ = guarded(env, [&] { return make_mock(info); });
     } else {
@@ -216,6 +225,21 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   }
 
  private:
+  // allowFaultInjection of new NativeBackend('cuda', options?): false unless options says true.
+  // Checked before any CUDA call, so a bad option is INVALID_ARGUMENT on every machine.
+  static bool cuda_options(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || info[1].IsUndefined()) return false;
+    if (!info[1].IsObject() || info[1].IsArray()) {
+      throw invalid_argument(env, "options",
+                             "must be an object such as { allowFaultInjection: true }");
+    }
+    Napi::Value allow = info[1].As<Napi::Object>().Get("allowFaultInjection");
+    if (allow.IsUndefined()) return false;
+    if (!allow.IsBoolean()) throw invalid_argument(env, "allowFaultInjection", "must be a boolean");
+    return allow.As<Napi::Boolean>().Value();
+  }
+
   static std::unique_ptr<vs::Backend> make_mock(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsObject()) {
@@ -266,12 +290,14 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     const vs::DeviceInfo d = guarded(env, [&] { return backend_->device_info(device_arg(info, 0)); });
     Napi::Object out = Napi::Object::New(env);
     out.Set("name", d.name);
+    out.Set("uuid", d.uuid);
     out.Set("totalBytes", Napi::Number::New(env, static_cast<double>(d.total_bytes)));
     out.Set("computeCapability",
             std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
     out.Set("integrated", d.integrated);
     out.Set("managedMemory", d.managed_memory);
     out.Set("unifiedAddressing", d.unified_addressing);
+    out.Set("pageableMemoryAccess", d.pageable_memory_access);
     out.Set("multiProcessorCount", d.multiprocessor_count);
     return out;
   }
@@ -320,10 +346,14 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return out;
   }
 
-  Napi::Value MemoryType(const Napi::CallbackInfo& info) {
+  Napi::Value Attributes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     const uint64_t handle = integer_arg(info, 0, "handle");
-    const vs::MemoryType type = guarded(info.Env(), [&] { return backend_->memory_type(handle); });
-    return Napi::String::New(info.Env(), memory_type_name(type));
+    const vs::PointerAttributes a = guarded(env, [&] { return backend_->attributes(handle); });
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("memoryType", memory_type_name(a.type));
+    out.Set("hostPointer", a.host_pointer);
+    return out;
   }
 
   Napi::Value Corrupt(const Napi::CallbackInfo& info) {
@@ -343,14 +373,21 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return info.Env().Undefined();
   }
 
+  // treeDigest(handle, leafSize, offset = 0, length = bytes - offset)
   Napi::Value TreeDigest(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint64_t handle = integer_arg(info, 0, "handle");
     const uint64_t leaf_size = integer_arg(info, 1, "leafSize");
-    guarded(env, [&] { vs::check_leaf_size(leaf_size); });
+    const uint64_t offset = optional_integer_arg(info, 2, "offset").value_or(0);
+    const std::optional<uint64_t> length = optional_integer_arg(info, 3, "length");
+    guarded(env, [&] {
+      vs::check_leaf_size(leaf_size);
+      vs::check_digest_offset(offset, leaf_size);
+    });
     // The pin is taken here, on the JS thread, before the worker is queued: from now until the
-    // promise settles the allocation cannot be written, and free() cannot release its memory.
-    vs::Backend::Pin pin = guarded(env, [&] { return backend_->pin(handle); });
+    // promise settles the range cannot be written (writes elsewhere can), and free() cannot
+    // release the memory.
+    vs::Backend::Pin pin = guarded(env, [&] { return backend_->pin(handle, offset, length); });
     auto* worker = new DigestWorker(env, std::move(pin), leaf_size);
     Napi::Promise promise = worker->promise();
     try {
@@ -364,6 +401,10 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
 
   Napi::Value LiveAllocations(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(backend_->live_allocations()));
+  }
+
+  Napi::Value FaultInjection(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), backend_->fault_injection());
   }
 
   std::unique_ptr<vs::Backend> backend_;

@@ -6,8 +6,9 @@
 
 namespace vs {
 
-Backend::Backend(std::string kind, std::vector<std::unique_ptr<Device>> devices)
-    : kind_(std::move(kind)), devices_(std::move(devices)) {}
+Backend::Backend(std::string kind, std::vector<std::unique_ptr<Device>> devices,
+                 bool fault_injection)
+    : kind_(std::move(kind)), devices_(std::move(devices)), fault_injection_(fault_injection) {}
 
 std::unique_ptr<Backend> Backend::mock(const std::vector<MockDeviceConfig>& configs,
                                        const HostDigestConfig& digest) {
@@ -16,11 +17,11 @@ std::unique_ptr<Backend> Backend::mock(const std::vector<MockDeviceConfig>& conf
   }
   std::vector<std::unique_ptr<Device>> devices;
   for (const auto& config : configs) devices.push_back(make_mock_device(config, digest));
-  return std::make_unique<Backend>("mock", std::move(devices));
+  return std::make_unique<Backend>("mock", std::move(devices), true);
 }
 
-std::unique_ptr<Backend> Backend::cuda() {
-  return std::make_unique<Backend>("cuda", make_cuda_devices());
+std::unique_ptr<Backend> Backend::cuda(bool allow_fault_injection) {
+  return std::make_unique<Backend>("cuda", make_cuda_devices(), allow_fault_injection);
 }
 
 Device& Backend::device_at(int64_t device) const {
@@ -52,27 +53,32 @@ uint64_t Backend::allocate(int64_t device, uint64_t bytes) {
 }
 
 void Backend::free(uint64_t handle) {
-  // The handle is gone now; a pinned allocation's memory goes when its digest finishes.
+  // The handle is gone now; a pinned allocation's memory goes when its last digest finishes.
   std::shared_ptr<Allocation> allocation = table_.remove(handle, "handle");
-  // Unpinned and no other owner: release now, so a failing cudaFree reaches the caller.
-  if (allocation->pins.load() == 0 && allocation.use_count() == 1) allocation->memory->release();
+  // No pin and no other owner: release now, so a failing cudaFree reaches the caller.
+  if (allocation.use_count() == 1) allocation->memory->release();
 }
 
-std::shared_ptr<Allocation> Backend::writable(uint64_t handle, const char* operation) const {
+template <typename Copy>
+void Backend::guarded_write(uint64_t handle, uint64_t offset, uint64_t length,
+                            const char* operation, Copy&& copy) {
   auto allocation = table_.find(handle, "handle");
-  if (allocation->pins.load() > 0) {
-    throw Error(Code::AllocationBusy,
-                std::string(operation) +
-                    " refused: a treeDigest() is reading this allocation; await it first",
-                "handle");
-  }
-  return allocation;
+  check_range(offset, length, allocation->bytes);
+  if (length == 0) return;
+  // Registered for the duration of the copy, so a digest on another thread cannot pin an
+  // overlapping range halfway through it.
+  const RangeLocks::Ticket ticket = allocation->locks.begin_write(offset, length, operation);
+  struct Release {
+    RangeLocks& locks;
+    RangeLocks::Ticket ticket;
+    ~Release() { locks.release(ticket); }
+  } release{allocation->locks, ticket};
+  copy(*allocation->memory);
 }
 
 void Backend::write(uint64_t handle, uint64_t offset, const uint8_t* data, uint64_t length) {
-  auto allocation = writable(handle, "write");
-  check_range(offset, length, allocation->bytes);
-  if (length > 0) allocation->memory->write(offset, data, length);
+  guarded_write(handle, offset, length, "write",
+                [&](DeviceMemory& memory) { memory.write(offset, data, length); });
 }
 
 void Backend::read(uint64_t handle, uint64_t offset, uint8_t* out, uint64_t length) const {
@@ -83,30 +89,62 @@ void Backend::read(uint64_t handle, uint64_t offset, uint8_t* out, uint64_t leng
 
 uint64_t Backend::size_of(uint64_t handle) const { return table_.find(handle, "handle")->bytes; }
 
-MemoryType Backend::memory_type(uint64_t handle) const {
-  return table_.find(handle, "handle")->memory->memory_type();
+PointerAttributes Backend::attributes(uint64_t handle) const {
+  return table_.find(handle, "handle")->memory->attributes();
 }
 
 void Backend::corrupt(uint64_t handle, uint64_t offset, uint8_t mask) {
-  auto allocation = writable(handle, "corrupt");
-  check_range(offset, 1, allocation->bytes);
-  allocation->memory->xor_byte(offset, mask);
+  if (!fault_injection_) {
+    // Checked first, so a cuda backend without the option never even looks the handle up.
+    throw Error(Code::Unsupported,
+                "corrupt() is fault injection: the " + kind_ +
+                    " backend allows it only when opened with allowFaultInjection: true; device "
+                    "memory is otherwise never modified behind the caller's back",
+                "allowFaultInjection");
+  }
+  guarded_write(handle, offset, 1, "corrupt", [&](DeviceMemory& memory) {
+    uint8_t byte = 0;
+    memory.read(offset, &byte, 1);
+    byte ^= mask;
+    memory.write(offset, &byte, 1);
+  });
 }
 
 void Backend::fail_next_allocation(int64_t device) { device_at(device).fail_next_allocation(); }
 
-Backend::Pin Backend::pin(uint64_t handle) { return Pin(table_.find(handle, "handle")); }
+Backend::Pin Backend::pin(uint64_t handle) { return pin(handle, 0, std::nullopt); }
 
-Backend::Pin::Pin(std::shared_ptr<Allocation> allocation) : allocation_(std::move(allocation)) {
-  ++allocation_->pins;
+Backend::Pin Backend::pin(uint64_t handle, uint64_t offset, std::optional<uint64_t> length) {
+  auto allocation = table_.find(handle, "handle");
+  // offset <= bytes first, so the default length (to the end) cannot wrap.
+  check_range(offset, 0, allocation->bytes);
+  const uint64_t n = length.value_or(allocation->bytes - offset);
+  check_range(offset, n, allocation->bytes);
+  return Pin(std::move(allocation), offset, n);
+}
+
+Backend::Pin::Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length)
+    : allocation_(std::move(allocation)),
+      offset_(offset),
+      length_(length),
+      ticket_(allocation_->locks.pin(offset, length)) {}
+
+Backend::Pin::Pin(Pin&& other) noexcept
+    : allocation_(std::move(other.allocation_)),
+      offset_(other.offset_),
+      length_(other.length_),
+      ticket_(other.ticket_) {
+  other.ticket_ = 0;
 }
 
 Backend::Pin::~Pin() {
-  if (allocation_) --allocation_->pins;
+  if (allocation_ && ticket_ != 0) allocation_->locks.release(ticket_);
 }
 
 Digest Backend::Pin::tree_digest(uint64_t leaf_size) const {
-  return allocation_->memory->tree_digest(leaf_size);
+  check_leaf_size(leaf_size);
+  check_digest_offset(offset_, leaf_size);
+  return allocation_->memory->tree_digest(offset_, length_, leaf_size);
 }
 
 }  // namespace vs

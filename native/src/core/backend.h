@@ -1,10 +1,11 @@
 // A backend: its devices plus one handle table, and every safety rule in one place:
 // device indices checked, sizes checked, every copy bounds-checked before any byte moves,
-// handles validated (double free and use after free are errors), pinned allocations protected.
+// handles validated (double free and use after free are errors), pinned byte ranges protected.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,14 +20,17 @@ class Backend {
   // The largest allocation the API accepts: 2^53 - 1, the largest exact integer in JavaScript.
   static constexpr uint64_t kMaxAllocationBytes = (uint64_t(1) << 53) - 1;
 
-  Backend(std::string kind, std::vector<std::unique_ptr<Device>> devices);
+  // `fault_injection`: corrupt() is allowed (always on the mock; on cuda only when asked for).
+  Backend(std::string kind, std::vector<std::unique_ptr<Device>> devices, bool fault_injection);
 
   static std::unique_ptr<Backend> mock(const std::vector<MockDeviceConfig>& devices,
                                        const HostDigestConfig& digest);
-  // Throws Error(Code::Cuda) when no CUDA device answers.
-  static std::unique_ptr<Backend> cuda();
+  // Throws Error(Code::Cuda) when no CUDA device answers. `allow_fault_injection` enables
+  // corrupt() on device memory (tamper tests on a GPU); without it corrupt() is UNSUPPORTED.
+  static std::unique_ptr<Backend> cuda(bool allow_fault_injection = false);
 
   const std::string& kind() const { return kind_; }
+  bool fault_injection() const { return fault_injection_; }
   int device_count() const { return static_cast<int>(devices_.size()); }
   DeviceInfo device_info(int64_t device) const;
   MemInfo mem_info(int64_t device) const;
@@ -36,34 +40,53 @@ class Backend {
   void write(uint64_t handle, uint64_t offset, const uint8_t* data, uint64_t length);
   void read(uint64_t handle, uint64_t offset, uint8_t* out, uint64_t length) const;
   uint64_t size_of(uint64_t handle) const;
-  MemoryType memory_type(uint64_t handle) const;
+  PointerAttributes attributes(uint64_t handle) const;
+  // Fault injection: XOR one byte with `mask`, by copying it out, XORing and copying it back
+  // (the same read/write path on every device). UNSUPPORTED unless fault_injection().
   void corrupt(uint64_t handle, uint64_t offset, uint8_t mask);
   void fail_next_allocation(int64_t device);
   size_t live_allocations() const { return table_.live_count(); }
 
-  // Keeps an allocation alive and unwritable while a digest reads it (possibly on a worker
-  // thread); released by the destructor. Move-only.
+  // Keeps an allocation alive, and the byte range [offset, offset + length) of it unwritable,
+  // while a digest reads that range (possibly on a worker thread); released by the destructor.
+  // Writes outside the range go ahead. Move-only.
   class Pin {
    public:
-    explicit Pin(std::shared_ptr<Allocation> allocation);
-    Pin(Pin&& other) noexcept = default;
+    Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
+    Pin(Pin&& other) noexcept;
     Pin(const Pin&) = delete;
     Pin& operator=(const Pin&) = delete;
     Pin& operator=(Pin&&) = delete;
     ~Pin();
+    // sha256-tree-v1 root of the pinned range as a tree of its own. Checks the leaf size and
+    // that the range starts on a leaf boundary (INVALID_ARGUMENT).
     Digest tree_digest(uint64_t leaf_size) const;
+    uint64_t offset() const { return offset_; }
+    uint64_t length() const { return length_; }
 
    private:
     std::shared_ptr<Allocation> allocation_;
+    uint64_t offset_;
+    uint64_t length_;
+    RangeLocks::Ticket ticket_;
   };
+  // Pins the whole allocation.
   Pin pin(uint64_t handle);
+  // Pins [offset, offset + length) (to the end when `length` is empty). OUT_OF_BOUNDS when it does
+  // not fit, ALLOCATION_BUSY when a write to an overlapping range is in progress on another thread.
+  Pin pin(uint64_t handle, uint64_t offset, std::optional<uint64_t> length);
 
  private:
   Device& device_at(int64_t device) const;
-  std::shared_ptr<Allocation> writable(uint64_t handle, const char* operation) const;
+  // Runs `copy` while [offset, offset + length) is registered as being written: refused with
+  // ALLOCATION_BUSY when a digest has pinned an overlapping range.
+  template <typename Copy>
+  void guarded_write(uint64_t handle, uint64_t offset, uint64_t length, const char* operation,
+                     Copy&& copy);
 
   std::string kind_;
   std::vector<std::unique_ptr<Device>> devices_;
+  bool fault_injection_;
   HandleTable table_;
 };
 

@@ -7,7 +7,7 @@ namespace {
 
 class CudaMemory final : public DeviceMemory {
  public:
-  CudaMemory(int device, void* ptr, uint64_t size) : device_(device), ptr_(ptr), size_(size) {}
+  CudaMemory(int device, void* ptr) : device_(device), ptr_(ptr) {}
   ~CudaMemory() override {
     // A destructor cannot throw; a failing cudaFree here means the context is already gone.
     if (ptr_ != nullptr) cuda::free_device(device_, ptr_);
@@ -23,28 +23,22 @@ class CudaMemory final : public DeviceMemory {
   void read(uint64_t offset, uint8_t* dst, uint64_t length) const override {
     throw_if_failed(cuda::copy_device_to_host(device_, dst, at(offset), length));
   }
-  Digest tree_digest(uint64_t leaf_size) const override {
+  Digest tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size) const override {
     check_leaf_size(leaf_size);
     Digest root;
-    throw_if_failed(cuda::tree_digest(device_, ptr_, size_, leaf_size, root.data()));
+    throw_if_failed(cuda::tree_digest(device_, at(offset), length, leaf_size, root.data()));
     return root;
   }
-  MemoryType memory_type() const override {
-    MemoryType type = MemoryType::Unregistered;
-    throw_if_failed(cuda::pointer_memory_type(device_, ptr_, &type));
-    return type;
-  }
-  void xor_byte(uint64_t, uint8_t) override {
-    throw Error(Code::Unsupported,
-                "corrupt() is fault injection for the mock backend; device memory is never "
-                "modified behind the caller's back");
+  PointerAttributes attributes() const override {
+    PointerAttributes attributes;
+    throw_if_failed(cuda::pointer_attributes(device_, ptr_, &attributes));
+    return attributes;
   }
 
  private:
   uint8_t* at(uint64_t offset) const { return static_cast<uint8_t*>(ptr_) + offset; }
   int device_;
   void* ptr_;
-  uint64_t size_;
 };
 
 class CudaDevice final : public Device {
@@ -66,7 +60,7 @@ class CudaDevice final : public Device {
   std::unique_ptr<DeviceMemory> allocate(uint64_t bytes) override {
     void* ptr = nullptr;
     throw_if_failed(cuda::malloc_device(device_, bytes, &ptr));
-    return std::make_unique<CudaMemory>(device_, ptr, bytes);
+    return std::make_unique<CudaMemory>(device_, ptr);
   }
 
   void fail_next_allocation() override {

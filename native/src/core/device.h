@@ -13,6 +13,7 @@
 namespace vs {
 
 using MemoryType = cuda::MemoryType;
+using PointerAttributes = cuda::PointerAttributes;
 
 // What deviceInfo(i) reports: the same fields cudaGetDeviceProperties gives (the mock fills them
 // from its configuration), so the two devices cannot drift apart.
@@ -29,11 +30,11 @@ class DeviceMemory {
   virtual ~DeviceMemory() = default;
   virtual void write(uint64_t offset, const uint8_t* src, uint64_t length) = 0;
   virtual void read(uint64_t offset, uint8_t* dst, uint64_t length) const = 0;
-  // sha256-tree-v1 root of the whole allocation. May run on a worker thread.
-  virtual Digest tree_digest(uint64_t leaf_size) const = 0;
-  virtual MemoryType memory_type() const = 0;
-  // Fault injection: XOR one byte. Only the mock supports it.
-  virtual void xor_byte(uint64_t offset, uint8_t mask) = 0;
+  // sha256-tree-v1 root of bytes [offset, offset + length), as a tree of its own. May run on a
+  // worker thread.
+  virtual Digest tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size) const = 0;
+  // cudaPointerGetAttributes of the allocation (the mock reports host memory with a host pointer).
+  virtual PointerAttributes attributes() const = 0;
   // Frees the memory now and reports failure (cudaFree can fail); the destructor frees whatever
   // was not released, silently, since destructors cannot throw.
   virtual void release() {}

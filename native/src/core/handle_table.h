@@ -4,7 +4,6 @@
 // it is remembered.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <unordered_set>
 
 #include "device.h"
+#include "range_locks.h"
 
 namespace vs {
 
@@ -21,9 +21,10 @@ struct Allocation {
   int device = 0;
   uint64_t bytes = 0;
   std::unique_ptr<DeviceMemory> memory;
-  // Digests in flight. A pinned allocation refuses writes; freeing it removes the handle at once
-  // and the memory goes when the last digest lets go of its shared_ptr.
-  std::atomic<int> pins{0};
+  // Byte ranges that digests in flight read (writes overlapping them are refused) and writes in
+  // progress. Freeing a pinned allocation removes the handle at once; the memory goes when the
+  // last digest lets go of its shared_ptr.
+  RangeLocks locks;
 };
 
 class HandleTable {

@@ -2,8 +2,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "error.h"
+#include "vramseal/uuid.h"
 
 namespace vs {
 namespace {
@@ -38,11 +40,11 @@ class MockMemory final : public DeviceMemory {
   void read(uint64_t offset, uint8_t* dst, uint64_t length) const override {
     std::memcpy(dst, bytes_ + offset, length);
   }
-  Digest tree_digest(uint64_t leaf_size) const override {
-    return vs::tree_digest(bytes_, size_, leaf_size, digest_.hasher, digest_.threads);
+  Digest tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size) const override {
+    return vs::tree_digest(bytes_ + offset, length, leaf_size, digest_.hasher, digest_.threads);
   }
-  MemoryType memory_type() const override { return MemoryType::Host; }
-  void xor_byte(uint64_t offset, uint8_t mask) override { bytes_[offset] ^= mask; }
+  // Host memory, reachable through a host pointer: honest, and refused by a VRAM-only policy.
+  PointerAttributes attributes() const override { return {MemoryType::Host, true}; }
 
  private:
   std::shared_ptr<Pool> pool_;
@@ -51,10 +53,22 @@ class MockMemory final : public DeviceMemory {
   HostDigestConfig digest_;
 };
 
+// 16 random bytes in the "MOCK-" uuid form: made once per device when its backend is created, so
+// it is stable for the backend's life and differs between backends (as two GPUs' uuids do).
+std::string random_mock_uuid() {
+  std::random_device entropy;
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; i += 4) {
+    const uint32_t word = entropy();
+    for (int j = 0; j < 4; ++j) bytes[i + j] = static_cast<uint8_t>(word >> (8 * j));
+  }
+  return format_uuid("MOCK", bytes);
+}
+
 class MockDevice final : public Device {
  public:
   MockDevice(const MockDeviceConfig& config, const HostDigestConfig& digest)
-      : pool_(std::make_shared<Pool>()), digest_(digest) {
+      : pool_(std::make_shared<Pool>()), digest_(digest), uuid_(random_mock_uuid()) {
     pool_->name = config.name;
     pool_->total_bytes = config.total_bytes;
   }
@@ -62,7 +76,9 @@ class MockDevice final : public Device {
   DeviceInfo info() const override {
     DeviceInfo info;
     info.name = pool_->name;
+    info.uuid = uuid_;
     info.total_bytes = pool_->total_bytes;
+    info.pageable_memory_access = false;
     return info;
   }
 
@@ -97,6 +113,7 @@ class MockDevice final : public Device {
  private:
   std::shared_ptr<Pool> pool_;
   HostDigestConfig digest_;
+  std::string uuid_;
 };
 
 }  // namespace

@@ -94,6 +94,15 @@ void check_leaf_size(uint64_t leaf_size) {
   }
 }
 
+void check_digest_offset(uint64_t offset, uint64_t leaf_size) {
+  if (offset % leaf_size != 0) {
+    throw Error(Code::InvalidArgument,
+                "offset must be a multiple of leafSize (" + std::to_string(leaf_size) + "), got " +
+                    std::to_string(offset),
+                "offset");
+  }
+}
+
 unsigned default_thread_count() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;

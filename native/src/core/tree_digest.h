@@ -52,6 +52,12 @@ constexpr uint64_t kMaxLeafSize = uint64_t(1) << 40;
 // digest (host threads, CUDA kernel, the addon before it queues a worker) checks with this.
 void check_leaf_size(uint64_t leaf_size);
 
+// Throws INVALID_ARGUMENT naming offset unless a range digest's offset is a whole number of
+// leaves (offset % leaf_size == 0): it keeps device loads aligned and makes a range digest the
+// root of a subtree of the whole allocation's tree when the range is a power of two of leaves.
+// leaf_size must already have passed check_leaf_size.
+void check_digest_offset(uint64_t offset, uint64_t leaf_size);
+
 // Root of `len` bytes at `data`. Leaves are grouped into power-of-two chunks that `threads`
 // std::threads hash in parallel; each chunk's root is a node of the full tree (or, for the last
 // chunk, the node RFC 6962's split produces), so chunk roots combine into the same root.

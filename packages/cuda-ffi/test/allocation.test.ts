@@ -87,9 +87,9 @@ describe('DeviceAllocation', () => {
     allocation.free();
   });
 
-  it('mock memory says host, never device', () => {
+  it('mock memory says host with a host pointer, never device', () => {
     const allocation = mockBackend().allocate(0, 16);
-    expect(allocation.attributes()).toEqual({ memoryType: 'host' });
+    expect(allocation.attributes()).toEqual({ memoryType: 'host', hostPointer: true });
     allocation.free();
   });
 

@@ -200,3 +200,83 @@ describe('Backend', () => {
     },
   );
 });
+
+const UUID_GROUPS = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+describe('deviceInfo uuid and pageableMemoryAccess', () => {
+  it('mock devices have a random MOCK- uuid, stable for the backend, new for each backend', () => {
+    const first = mockBackend();
+    const second = mockBackend();
+    const uuids = new Set<string>();
+    for (const backend of [first, second]) {
+      for (const device of [0, 1]) {
+        const info = backend.deviceInfo(device);
+        expect(info.uuid).toMatch(new RegExp(`^MOCK-${UUID_GROUPS}$`));
+        expect(backend.deviceInfo(device).uuid).toBe(info.uuid);
+        expect(info.pageableMemoryAccess).toBe(false);
+        uuids.add(info.uuid);
+      }
+    }
+    expect(uuids.size).toBe(4);
+  });
+});
+
+describe('fault injection', () => {
+  it('the mock always allows corrupt() and says so', () => {
+    for (const allowFaultInjection of [undefined, false, true]) {
+      const backend = loadBackend({
+        kind: 'mock',
+        allowFaultInjection,
+        mock: { devices: [{ totalBytes: MiB }] },
+      });
+      expect(backend.backendInfo().faultInjection).toBe(true);
+      const allocation = backend.allocate(0, 4);
+      allocation.corrupt(2, 0xff);
+      expect([...allocation.read(0, 4)]).toEqual([0, 0, 0xff, 0]);
+      allocation.free();
+    }
+  });
+
+  it.each([['yes'], [1], [null]])('rejects allowFaultInjection %s', (allowFaultInjection) => {
+    expect(() => loadBackend({ kind: 'mock', allowFaultInjection } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        argument: 'options.allowFaultInjection',
+      }),
+    );
+  });
+
+  it('on cuda, corrupt() is UNSUPPORTED naming the option unless allowFaultInjection is set', () => {
+    // Runs the GPU half only where a CUDA device answers; here it checks that kind 'cuda' with
+    // the option still fails with the reason no device answered.
+    const info = mockBackend().backendInfo();
+    if (info.cudaUnavailable !== null) {
+      expect(() => loadBackend({ kind: 'cuda', allowFaultInjection: true })).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/kind 'cuda' was requested/) }),
+      );
+      return;
+    }
+    const plain = loadBackend({ kind: 'cuda' });
+    expect(plain.backendInfo().faultInjection).toBe(false);
+    const guarded = plain.allocate(0, 4096);
+    expect(guarded.attributes()).toEqual({ memoryType: 'device', hostPointer: false });
+    expect(plain.deviceInfo(0).uuid).toMatch(new RegExp(`^GPU-${UUID_GROUPS}$`));
+    expect(() => guarded.corrupt(0, 1)).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED',
+        message: expect.stringContaining('allowFaultInjection'),
+      }),
+    );
+    guarded.free();
+    const faulty = loadBackend({ kind: 'cuda', allowFaultInjection: true });
+    expect(faulty.backendInfo().faultInjection).toBe(true);
+    const allocation = faulty.allocate(0, 4096);
+    allocation.write(0, new Uint8Array([1, 2, 3, 4]));
+    allocation.corrupt(2, 0x81);
+    expect([...allocation.read(0, 4)]).toEqual([1, 2, 3 ^ 0x81, 4]);
+    expect(() => faulty.injectAllocationFailure(0)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED' }),
+    );
+    allocation.free();
+  });
+});

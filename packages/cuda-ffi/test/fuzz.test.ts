@@ -1,7 +1,8 @@
 import { type Backend, CudaFfiError, type DeviceAllocation } from '@vramseal/cuda-ffi';
+import { treeDigestSync } from '@vramseal/seal-crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mockBackend } from './helpers.js';
+import { hex, mockBackend } from './helpers.js';
 
 /**
  * Random operations with random offsets, lengths, devices and (freed) allocations through the
@@ -160,6 +161,91 @@ describe('fuzzing the JS API', () => {
         },
       ),
       { numRuns: 50 },
+    );
+  });
+
+  it('range digests and writes: a write is refused exactly when it overlaps a pending digest', async () => {
+    const SIZE = 65_536;
+    type Step =
+      | { op: 'digest'; leafSize: number; leaf: number; length: number }
+      | { op: 'write'; offset: number; length: number; fill: number }
+      | { op: 'corrupt'; offset: number; mask: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({
+        op: fc.constant('digest' as const),
+        leafSize: fc.constantFrom(64, 1024, 4096),
+        leaf: fc.nat({ max: 80 }),
+        length: fc.nat({ max: 70_000 }),
+      }),
+      fc.record({
+        op: fc.constant('write' as const),
+        offset: fc.nat({ max: SIZE + 10 }),
+        length: fc.nat({ max: 9000 }),
+        fill: fc.nat({ max: 255 }),
+      }),
+      fc.record({
+        op: fc.constant('corrupt' as const),
+        offset: fc.nat({ max: SIZE }),
+        mask: fc.integer({ min: 1, max: 255 }),
+      }),
+    );
+    const overlaps = (a: number, al: number, b: number, bl: number): boolean =>
+      al > 0 && bl > 0 && a < b + bl && b < a + al;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (plan) => {
+        const backend = mockBackend();
+        const allocation = backend.allocate(0, SIZE);
+        const model = new Uint8Array(SIZE);
+        const pinned: { offset: number; length: number }[] = [];
+        const settled: Promise<void>[] = [];
+        // Everything below runs in one synchronous stretch, so no digest settles (and no pin is
+        // released) until the awaits at the end: the model knows exactly which ranges are pinned.
+        for (const s of plan) {
+          if (s.op === 'digest') {
+            const offset = s.leaf * s.leafSize;
+            const inBounds = offset <= SIZE && s.length <= SIZE - offset;
+            const promise = allocation.treeDigest({
+              leafSize: s.leafSize,
+              offset,
+              length: s.length,
+            });
+            if (!inBounds) {
+              settled.push(
+                expect(promise).rejects.toMatchObject({ code: 'OUT_OF_BOUNDS' }) as Promise<void>,
+              );
+              continue;
+            }
+            const expected = hex(
+              treeDigestSync(model.subarray(offset, offset + s.length), { leafSize: s.leafSize })
+                .root,
+            );
+            pinned.push({ offset, length: s.length });
+            settled.push(promise.then((root) => expect(hex(root)).toBe(expected)));
+            continue;
+          }
+          const offset = s.offset;
+          const length = s.op === 'write' ? s.length : 1;
+          const act =
+            s.op === 'write'
+              ? () => allocation.write(offset, new Uint8Array(length).fill(s.fill))
+              : () => allocation.corrupt(offset, s.mask);
+          if (offset + length > SIZE) {
+            expect(act).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }));
+          } else if (pinned.some((p) => overlaps(offset, length, p.offset, p.length))) {
+            expect(act).toThrow(expect.objectContaining({ code: 'ALLOCATION_BUSY' }));
+          } else {
+            act();
+            if (s.op === 'write') model.fill(s.fill, offset, offset + length);
+            else model[offset] = model[offset]! ^ s.mask;
+          }
+        }
+        await Promise.all(settled);
+        expect(hex(allocation.read(0, SIZE))).toBe(hex(model));
+        allocation.write(0, new Uint8Array(SIZE)); // every pin was released
+        allocation.free();
+        expect(backend.memInfo(0).freeBytes).toBe(backend.memInfo(0).totalBytes);
+      }),
+      { numRuns: 120 },
     );
   });
 });

@@ -57,9 +57,9 @@ describe('fuzzing the native addon directly', () => {
     const freed = native.allocate?.(0, 16) as number;
     native.free?.(freed);
     const handles = fc.oneof(fc.constant(live), fc.constant(freed), junk);
-    const methods = fc.constantFrom('read', 'write', 'corrupt', 'memoryType', 'treeDigest', 'free');
+    const methods = fc.constantFrom('read', 'write', 'corrupt', 'attributes', 'treeDigest', 'free');
     await fc.assert(
-      fc.asyncProperty(methods, handles, junk, junk, async (method, handle, a, b) => {
+      fc.asyncProperty(methods, handles, junk, junk, junk, async (method, handle, a, b, c) => {
         const fn = native[method];
         if (fn === undefined) throw new Error(`addon has no ${method}`);
         // Never free the live allocation here: the other calls need something real to hit.
@@ -67,7 +67,9 @@ describe('fuzzing the native addon directly', () => {
         const args =
           method === 'write'
             ? [handle, a, new Uint8Array(typeof b === 'number' && b >= 0 && b < 8192 ? b : 3)]
-            : [handle, a, b];
+            : method === 'treeDigest'
+              ? [handle, a, b, c] // leafSize, offset, length
+              : [handle, a, b];
         try {
           const result = fn.apply(native, args);
           if (result instanceof Promise) await result.catch(expectNativeError);
@@ -77,7 +79,7 @@ describe('fuzzing the native addon directly', () => {
       }),
       { numRuns: 400 },
     );
-    expect(native.memoryType?.(live)).toBe('host');
+    expect(native.attributes?.(live)).toEqual({ memoryType: 'host', hostPointer: true });
     expect(() => native.read?.(freed, 0, 1)).toThrow(
       expect.objectContaining({ code: 'USE_AFTER_FREE' }),
     );
@@ -96,6 +98,11 @@ describe('fuzzing the native addon directly', () => {
       ['mock', { devices: [{ name: 1, totalBytes: 1 }] }],
       ['mock', { devices: [{ name: 'x', totalBytes: -1 }] }],
       ['mock', { devices: [] }],
+      // The cuda options are checked before any CUDA call, so these fail the same on every machine.
+      ['cuda', 5],
+      ['cuda', [true]],
+      ['cuda', { allowFaultInjection: 1 }],
+      ['cuda', { allowFaultInjection: 'true' }],
     ]) {
       expect(() => new NativeBackend(...(args as [string, unknown]))).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT' }),

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { assertBytes, assertInteger, assertObject } from '../errors/arguments.js';
-import { CudaFfiError } from '../errors/errors.js';
+import { CudaError, CudaFfiError } from '../errors/errors.js';
 import { callNative, fromNative } from '../errors/from-native.js';
 import type { NativeBackend } from '../native/binding.js';
 
@@ -9,11 +9,21 @@ export type MemoryType = 'device' | 'host' | 'managed';
 
 export interface AllocationAttributes {
   memoryType: MemoryType;
+  /**
+   * The memory can also be reached through a host pointer (cudaPointerGetAttributes'
+   * `hostPointer`). cudaMalloc memory has none; the mock (host memory) always has one. A VRAM-only
+   * policy refuses anything that is not `memoryType: 'device'` with `hostPointer: false`.
+   */
+  hostPointer: boolean;
 }
 
 export interface TreeDigestOptions {
   /** Bytes per leaf: a power of two from 64 to 2^30, as in seal-crypto. Default 65536. */
   leafSize?: number;
+  /** First byte of the range, a multiple of leafSize. Default 0. */
+  offset?: number;
+  /** Bytes in the range (0 gives SHA-256 of the empty string). Default: to the end (bytes - offset). */
+  length?: number;
 }
 
 /** sha256-tree-v1 leaf sizes, the same rule as seal-crypto's treeDigest. */
@@ -47,6 +57,24 @@ const leaked = new FinalizationRegistry<Held>((held) => {
     { code: LEAK_WARNING_CODE, type: 'VramsealWarning' },
   );
 });
+
+const DIGEST_OPTIONS: ReadonlySet<string> = new Set(['leafSize', 'offset', 'length']);
+
+/**
+ * The addon names its treeDigest arguments `offset`, `length`, `leafSize` (e.g. OUT_OF_BOUNDS
+ * naming `offset` when the range does not fit); to the caller they are `options.*`.
+ */
+function asOptionError(error: unknown): unknown {
+  if (
+    error instanceof CudaFfiError &&
+    !(error instanceof CudaError) &&
+    error.argument !== undefined &&
+    DIGEST_OPTIONS.has(error.argument)
+  ) {
+    return new CudaFfiError(error.code, error.message, { argument: `options.${error.argument}` });
+  }
+  return error;
+}
 
 /**
  * A block of device memory (or mock host memory). JavaScript holds only an opaque handle. Types
@@ -89,12 +117,19 @@ export class DeviceAllocation {
   }
 
   /**
-   * sha256-tree-v1 root of the whole allocation, computed where the bytes are: a CUDA kernel on
-   * the cuda backend, native host threads on the mock. Runs off the JS thread; while it runs the
-   * allocation refuses writes (ALLOCATION_BUSY), and free() waits for it before releasing memory.
+   * sha256-tree-v1 root of the byte range [offset, offset + length) of the allocation, as a tree
+   * of its own (the whole allocation by default): the same bytes as seal-crypto's
+   * `treeDigestSync(bytes.subarray(offset, offset + length), { leafSize })`. Computed where the
+   * bytes are: a CUDA kernel on the cuda backend, native host threads on the mock. Runs off the
+   * JS thread. While it runs, writes that overlap the range are refused (ALLOCATION_BUSY) and
+   * writes elsewhere go ahead; free() waits for it before releasing the memory.
    */
   async treeDigest(options: TreeDigestOptions = {}): Promise<Uint8Array> {
-    const opts = assertObject(options, 'options', '{ leafSize: 65536 }');
+    const opts = assertObject(
+      options,
+      'options',
+      '{ leafSize: 65536, offset: 0, length: 1048576 }',
+    );
     const leafSize = assertInteger(
       opts.leafSize ?? DEFAULT_LEAF_SIZE,
       'options.leafSize',
@@ -108,21 +143,42 @@ export class DeviceAllocation {
         { argument: 'options.leafSize' },
       );
     }
-    const pending = callNative(() => this.#native.treeDigest(this.#handle, leafSize));
+    const offset = assertInteger(opts.offset ?? 0, 'options.offset', 0, Number.MAX_SAFE_INTEGER);
+    if (offset % leafSize !== 0) {
+      throw new CudaFfiError(
+        'INVALID_ARGUMENT',
+        `options.offset must be a multiple of options.leafSize (${leafSize}), got ${offset}: ` +
+          'a range digest starts on a leaf boundary',
+        { argument: 'options.offset' },
+      );
+    }
+    // Absent: to the end, computed in C++ after checking offset <= bytes.
+    const length =
+      opts.length === undefined
+        ? undefined
+        : assertInteger(opts.length, 'options.length', 0, Number.MAX_SAFE_INTEGER);
     try {
-      return new Uint8Array(await pending);
+      return new Uint8Array(await this.#native.treeDigest(this.#handle, leafSize, offset, length));
     } catch (error) {
-      throw fromNative(error);
+      throw asOptionError(fromNative(error));
     }
   }
 
-  /** cudaPointerGetAttributes: `device` is the residency proof; the mock says `host`. */
+  /**
+   * cudaPointerGetAttributes: `{ memoryType: 'device', hostPointer: false }` is the residency
+   * proof of cudaMalloc memory; the mock says `{ memoryType: 'host', hostPointer: true }`.
+   */
   attributes(): AllocationAttributes {
-    const type = callNative(() => this.#native.memoryType(this.#handle));
-    return { memoryType: type === 'unregistered' ? 'host' : type };
+    const { memoryType, hostPointer } = callNative(() => this.#native.attributes(this.#handle));
+    return { memoryType: memoryType === 'unregistered' ? 'host' : memoryType, hostPointer };
   }
 
-  /** Mock only: XOR one byte with `xorMask` (1..255), to test that tampering is detected. */
+  /**
+   * Fault injection: XOR one byte with `xorMask` (1..255), to test that tampering is detected.
+   * Always on the mock; on cuda only when the backend was opened with `allowFaultInjection: true`
+   * (otherwise UNSUPPORTED). Refused (ALLOCATION_BUSY) while a digest of a range holding the byte
+   * runs.
+   */
   corrupt(offset: number, xorMask: number): void {
     assertInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
     assertInteger(xorMask, 'xorMask', 1, 255);

@@ -17,6 +17,11 @@ export interface MockDeviceConfig {
 export interface LoadBackendOptions {
   /** `auto` (default): cuda when a device answers, otherwise mock. */
   kind?: 'auto' | 'cuda' | 'mock';
+  /**
+   * Lets `corrupt()` flip bytes of real device memory on the cuda backend (tamper tests on a
+   * GPU). Default false: cuda `corrupt()` is then UNSUPPORTED. The mock always allows it.
+   */
+  allowFaultInjection?: boolean;
   mock?: {
     /** Default: one 16 GiB device named `mock-0`. */
     devices: MockDeviceConfig[];
@@ -28,12 +33,20 @@ export interface LoadBackendOptions {
 export interface DeviceInfo {
   index: number;
   name: string;
+  /**
+   * nvidia-smi's form on cuda, `GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lowercase hex, from
+   * cudaDeviceProp.uuid). The mock's is `MOCK-` and 16 random bytes in the same groups, made once
+   * per device when the backend is created: stable for the backend's life, new for each backend.
+   */
+  uuid: string;
   totalBytes: number;
   /** `major.minor`, e.g. `9.0` for an H100; `null` on the mock. */
   computeCapability: string | null;
   integrated: boolean;
   managedMemory: boolean;
   unifiedAddressing: boolean;
+  /** cudaDeviceProp.pageableMemoryAccess: the GPU can read pageable host memory directly (HMM/ATS). False on the mock. */
+  pageableMemoryAccess: boolean;
   multiProcessorCount: number;
 }
 
@@ -46,6 +59,8 @@ export interface BackendInfo {
   kind: BackendKind;
   /** Why this kind was chosen, in one sentence. */
   selectedBecause: string;
+  /** `corrupt()` works: always on the mock, on cuda only when opened with allowFaultInjection. */
+  faultInjection: boolean;
   /** The addon was compiled with nvcc (it has the cuda backend). */
   builtWithCuda: boolean;
   /** SM architectures compiled in, e.g. ['75', '80', '86', '89', '90']; [] without CUDA. */
@@ -116,11 +131,13 @@ class NativeBackedBackend implements Backend {
     return {
       index: device,
       name: info.name,
+      uuid: info.uuid,
       totalBytes: info.totalBytes,
       computeCapability: this.kind === 'cuda' ? info.computeCapability : null,
       integrated: info.integrated,
       managedMemory: info.managedMemory,
       unifiedAddressing: info.unifiedAddressing,
+      pageableMemoryAccess: info.pageableMemoryAccess,
       multiProcessorCount: info.multiProcessorCount,
     };
   }
@@ -148,6 +165,7 @@ class NativeBackedBackend implements Backend {
     return {
       kind: this.kind,
       selectedBecause: this.#selectedBecause,
+      faultInjection: this.#native.faultInjection(),
       builtWithCuda: info.builtWithCuda,
       cudaArchitectures: info.cudaArchitectures === '' ? [] : info.cudaArchitectures.split(','),
       cudaRuntimeVersion: version(info.cudaRuntimeVersion),
@@ -215,9 +233,9 @@ function mockOptions(options: LoadBackendOptions): NativeMockOptions {
 }
 
 /** new NativeBackend('cuda'), with errors that say a GPU was asked for and what to do instead. */
-function openCuda(addon: NativeAddon): NativeBackend {
+function openCuda(addon: NativeAddon, allowFaultInjection: boolean): NativeBackend {
   try {
-    return callNative(() => new addon.NativeBackend('cuda'));
+    return callNative(() => new addon.NativeBackend('cuda', { allowFaultInjection }));
   } catch (error) {
     const advice = "use kind 'auto' or 'mock' on machines without a GPU";
     if (error instanceof CudaError) {
@@ -249,7 +267,7 @@ function cudaUnavailableReason(addon: NativeAddon): string | null {
  * Opens a backend. `auto` picks cuda when a CUDA device answers and the mock otherwise;
  * `cuda` fails with a CudaError (or CUDA_NOT_BUILT) that says why no device answered;
  * `mock` always works where the addon loads. Throws NATIVE_UNAVAILABLE, with the reason, when
- * the addon itself cannot be loaded.
+ * the addon itself cannot be loaded. `allowFaultInjection: true` enables `corrupt()` on cuda.
  */
 export function loadBackend(options: LoadBackendOptions = {}): Backend {
   const opts = assertObject(options, 'options', "{ kind: 'auto' }") as LoadBackendOptions;
@@ -261,6 +279,16 @@ export function loadBackend(options: LoadBackendOptions = {}): Backend {
       { argument: 'options.kind' },
     );
   }
+  // Only `undefined` means the default: null or 0 are mistakes, not false.
+  const allowFaultInjection =
+    opts.allowFaultInjection === undefined ? false : opts.allowFaultInjection;
+  if (typeof allowFaultInjection !== 'boolean') {
+    throw new CudaFfiError(
+      'INVALID_ARGUMENT',
+      `options.allowFaultInjection must be a boolean, got ${describe(allowFaultInjection)}`,
+      { argument: 'options.allowFaultInjection' },
+    );
+  }
   const mock = mockOptions(opts);
   const { addon, path } = requireAddon();
   if (kind === 'mock') {
@@ -269,7 +297,7 @@ export function loadBackend(options: LoadBackendOptions = {}): Backend {
   }
   const noCuda = cudaUnavailableReason(addon);
   if (kind === 'cuda' || noCuda === null) {
-    const native = openCuda(addon);
+    const native = openCuda(addon, allowFaultInjection);
     return new NativeBackedBackend(native, addon, path, `a CUDA device answered (kind '${kind}')`);
   }
   const native = callNative(() => new addon.NativeBackend('mock', mock));

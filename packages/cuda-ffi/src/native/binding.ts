@@ -9,12 +9,18 @@ export interface NativeMockOptions {
 
 export interface NativeDeviceInfo {
   name: string;
+  uuid: string;
   totalBytes: number;
   computeCapability: string;
   integrated: boolean;
   managedMemory: boolean;
   unifiedAddressing: boolean;
+  pageableMemoryAccess: boolean;
   multiProcessorCount: number;
+}
+
+export interface NativeCudaOptions {
+  allowFaultInjection?: boolean;
 }
 
 export interface NativeBackend {
@@ -26,11 +32,17 @@ export interface NativeBackend {
   free(handle: number): void;
   write(handle: number, offset: number, data: Uint8Array): void;
   read(handle: number, offset: number, length: number): Buffer;
-  memoryType(handle: number): 'device' | 'host' | 'managed' | 'unregistered';
+  attributes(handle: number): {
+    memoryType: 'device' | 'host' | 'managed' | 'unregistered';
+    hostPointer: boolean;
+  };
   corrupt(handle: number, offset: number, xorMask: number): void;
   failNextAllocation(device: number): void;
-  treeDigest(handle: number, leafSize: number): Promise<Buffer>;
+  /** Digest of [offset, offset + length); offset defaults to 0, length to the end. */
+  treeDigest(handle: number, leafSize: number, offset?: number, length?: number): Promise<Buffer>;
   liveAllocations(): number;
+  /** corrupt() is allowed: always on the mock, on cuda only with allowFaultInjection. */
+  faultInjection(): boolean;
 }
 
 export interface NativeBackendInfo {
@@ -47,7 +59,7 @@ export interface NativeBackendInfo {
 
 export interface NativeAddon {
   NativeBackend: {
-    new (kind: 'cuda'): NativeBackend;
+    new (kind: 'cuda', options?: NativeCudaOptions): NativeBackend;
     new (kind: 'mock', options: NativeMockOptions): NativeBackend;
   };
   backendInfo(): NativeBackendInfo;
