@@ -481,3 +481,54 @@ TEST_CASE(mock_devices_have_random_stable_uuids_and_no_pageable_access) {
   }
   CHECK_EQ(seen.size(), size_t(4));  // distinct across devices and across backends
 }
+
+// writeAsync's core: a lease registers its range as being written from the moment it is taken
+// (on the JS thread) until the copy ends, so an overlapping digest cannot start in between; the
+// copy may run on any thread; free() during the copy keeps the memory until the lease ends.
+TEST_CASE(write_lease_copies_and_blocks_overlapping_pins_until_released) {
+  auto backend = mock();
+  const uint64_t h = backend->allocate(0, 64 * kKiB);
+  const auto data = vstest::pseudo_random_bytes(16 * kKiB, 31);
+  {
+    vs::Backend::WriteLease lease = backend->lease_write(h, 16 * kKiB, data.size());
+    CHECK_THROWS_CODE(backend->pin(h, 0, 32 * kKiB), vs::Code::AllocationBusy);
+    CHECK_THROWS_CODE(backend->pin(h, 31 * kKiB, kKiB), vs::Code::AllocationBusy);
+    backend->pin(h, 32 * kKiB, 32 * kKiB);  // disjoint: allowed
+    std::optional<vs::Backend::WriteLease> moved;
+    moved.emplace(std::move(lease));
+    std::thread worker([&] { moved->copy_from(data.data()); });
+    worker.join();
+    CHECK_THROWS_CODE(backend->pin(h, 16 * kKiB, 1), vs::Code::AllocationBusy);  // until released
+  }
+  vs::Backend::Pin pin = backend->pin(h, 16 * kKiB, 16 * kKiB);
+  CHECK(pin.tree_digest(4096) == vstest::reference_tree(data, 4096));
+}
+
+TEST_CASE(write_lease_checks_bounds_and_pinned_ranges_before_anything_is_queued) {
+  auto backend = mock();
+  const uint64_t h = backend->allocate(0, 8 * kKiB);
+  CHECK_THROWS_CODE(backend->lease_write(h, 8 * kKiB - 1, 2), vs::Code::OutOfBounds);
+  CHECK_THROWS_CODE(backend->lease_write(h, UINT64_MAX, 2), vs::Code::OutOfBounds);
+  CHECK_THROWS_CODE(backend->lease_write(h + 1, 0, 1), vs::Code::InvalidHandle);
+  {
+    vs::Backend::Pin pin = backend->pin(h, 0, 4 * kKiB);
+    CHECK_THROWS_CODE(backend->lease_write(h, 4 * kKiB - 1, 1), vs::Code::AllocationBusy);
+    backend->lease_write(h, 4 * kKiB, 4 * kKiB);  // adjacent: allowed
+    backend->lease_write(h, 0, 0);                // empty: touches nothing
+  }
+  backend->free(h);
+  CHECK_THROWS_CODE(backend->lease_write(h, 0, 1), vs::Code::UseAfterFree);
+}
+
+TEST_CASE(free_during_a_leased_write_keeps_the_memory_until_the_copy_ends) {
+  auto backend = mock(4 * kMiB);
+  const uint64_t h = backend->allocate(0, kMiB);
+  const auto data = vstest::pseudo_random_bytes(kMiB, 8);
+  {
+    vs::Backend::WriteLease lease = backend->lease_write(h, 0, data.size());
+    backend->free(h);
+    CHECK_EQ(backend->mem_info(0).free_bytes, 3 * kMiB);
+    lease.copy_from(data.data());  // the memory is still there to write into
+  }
+  CHECK_EQ(backend->mem_info(0).free_bytes, 4 * kMiB);
+}

@@ -122,6 +122,25 @@ const char* memory_type_name(vs::MemoryType type) {
   return "unregistered";
 }
 
+
+// Settles a worker's promise without ever letting a C++ exception escape. node-addon-api calls
+// OnOK/OnError from a libuv completion callback; a Napi::Error thrown there (N-API refusing to
+// create a value because memory ran out, or because the environment is shutting down: a
+// worker_thread terminated or the process exiting while the work ran) would end in
+// std::terminate. Instead the promise is rejected with that error; if even that is refused, the
+// environment is gone and nobody is left to observe the promise.
+template <typename Fn>
+void settle(Napi::Promise::Deferred& deferred, Fn&& body) {
+  try {
+    body();
+  } catch (const Napi::Error& e) {
+    try {
+      deferred.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
+}
+
 // Digest of a pinned allocation on a libuv worker thread; the promise settles on the JS thread.
 class DigestWorker : public Napi::AsyncWorker {
  public:
@@ -145,7 +164,7 @@ class DigestWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     pin_.reset();  // the range is writable again before anyone sees the result
-    settle([&] {
+    settle(deferred_, [&] {
       if (error_) {
         deferred_.Reject(to_js_error(Env(), *error_).Value());
       } else {
@@ -156,32 +175,66 @@ class DigestWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     pin_.reset();
-    settle([&] { deferred_.Reject(e.Value()); });
+    settle(deferred_, [&] { deferred_.Reject(e.Value()); });
   }
 
  private:
-  // Settles the promise without ever letting a C++ exception escape. node-addon-api calls
-  // OnOK/OnError from a libuv completion callback; a Napi::Error thrown there (N-API refusing to
-  // create a value because memory ran out, or because the environment is shutting down: a
-  // worker_thread terminated or the process exiting while the digest ran) would end in
-  // std::terminate. Instead the promise is rejected with that error; if even that is refused,
-  // the environment is gone and nobody is left to observe the promise.
-  template <typename Fn>
-  void settle(Fn&& body) {
-    try {
-      body();
-    } catch (const Napi::Error& e) {
-      try {
-        deferred_.Reject(e.Value());
-      } catch (const Napi::Error&) {
-      }
-    }
-  }
-
   Napi::Promise::Deferred deferred_;
   std::optional<vs::Backend::Pin> pin_;
   uint64_t leaf_size_;
   vs::Digest root_{};
+  std::optional<vs::Error> error_;
+};
+
+// A host -> device copy on a libuv worker thread (writeAsync). The source must be a view of a
+// SharedArrayBuffer: that memory cannot be detached or transferred away while the worker reads
+// it (an ordinary ArrayBuffer could be, and the worker would then read freed memory), and the
+// reference held here keeps it from being collected. The lease keeps the destination alive and
+// its range registered as being written until the promise settles.
+class WriteWorker : public Napi::AsyncWorker {
+ public:
+  WriteWorker(Napi::Env env, vs::Backend::WriteLease lease, Napi::Uint8Array source)
+      : Napi::AsyncWorker(env, "vramseal:writeAsync"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        lease_(std::move(lease)),
+        source_(Napi::Persistent(source)),
+        data_(source.Data()) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      lease_->copy_from(data_);
+    } catch (const vs::Error& e) {
+      error_ = e;
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    lease_.reset();  // the range may be digested again before anyone sees the result
+    source_.Reset();
+    settle(deferred_, [&] {
+      if (error_) {
+        deferred_.Reject(to_js_error(Env(), *error_).Value());
+      } else {
+        deferred_.Resolve(Env().Undefined());
+      }
+    });
+  }
+
+  void OnError(const Napi::Error& e) override {
+    lease_.reset();
+    source_.Reset();
+    settle(deferred_, [&] { deferred_.Reject(e.Value()); });
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::optional<vs::Backend::WriteLease> lease_;
+  Napi::Reference<Napi::Uint8Array> source_;
+  const uint8_t* data_;
   std::optional<vs::Error> error_;
 };
 
@@ -199,6 +252,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::Allocate>("allocate"),
                            InstanceMethod<&NativeBackend::Free>("free"),
                            InstanceMethod<&NativeBackend::Write>("write"),
+                           InstanceMethod<&NativeBackend::WriteAsync>("writeAsync"),
                            InstanceMethod<&NativeBackend::Read>("read"),
                            InstanceMethod<&NativeBackend::Attributes>("attributes"),
                            InstanceMethod<&NativeBackend::Corrupt>("corrupt"),
@@ -374,6 +428,29 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   }
 
   // treeDigest(handle, leafSize, offset = 0, length = bytes - offset)
+  Napi::Value WriteAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t offset = integer_arg(info, 1, "offset");
+    Napi::Uint8Array data = bytes_arg(info, 2, "data");
+    if (data.ArrayBuffer().IsArrayBuffer()) {
+      throw invalid_argument(env, "data",
+                             "must be a view of a SharedArrayBuffer for writeAsync (an ordinary "
+                             "ArrayBuffer could be detached while the copy runs); use write()");
+    }
+    vs::Backend::WriteLease lease =
+        guarded(env, [&] { return backend_->lease_write(handle, offset, data.ElementLength()); });
+    auto* worker = new WriteWorker(env, std::move(lease), data);
+    Napi::Promise promise = worker->promise();
+    try {
+      worker->Queue();
+    } catch (...) {
+      delete worker;  // releases the lease: a copy that never ran must not leave the range busy
+      throw;
+    }
+    return promise;
+  }
+
   Napi::Value TreeDigest(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint64_t handle = integer_arg(info, 0, "handle");

@@ -112,6 +112,36 @@ void Backend::corrupt(uint64_t handle, uint64_t offset, uint8_t mask) {
 
 void Backend::fail_next_allocation(int64_t device) { device_at(device).fail_next_allocation(); }
 
+Backend::WriteLease Backend::lease_write(uint64_t handle, uint64_t offset, uint64_t length) {
+  auto allocation = table_.find(handle, "handle");
+  check_range(offset, length, allocation->bytes);
+  return WriteLease(std::move(allocation), offset, length);
+}
+
+Backend::WriteLease::WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset,
+                                uint64_t length)
+    : allocation_(std::move(allocation)),
+      offset_(offset),
+      length_(length),
+      // An empty write touches nothing, so it registers nothing (as a synchronous write).
+      ticket_(length == 0 ? 0 : allocation_->locks.begin_write(offset, length, "writeAsync")) {}
+
+Backend::WriteLease::WriteLease(WriteLease&& other) noexcept
+    : allocation_(std::move(other.allocation_)),
+      offset_(other.offset_),
+      length_(other.length_),
+      ticket_(other.ticket_) {
+  other.ticket_ = 0;
+}
+
+Backend::WriteLease::~WriteLease() {
+  if (allocation_ && ticket_ != 0) allocation_->locks.release(ticket_);
+}
+
+void Backend::WriteLease::copy_from(const uint8_t* data) const {
+  if (length_ > 0) allocation_->memory->write(offset_, data, length_);
+}
+
 Backend::Pin Backend::pin(uint64_t handle) { return pin(handle, 0, std::nullopt); }
 
 Backend::Pin Backend::pin(uint64_t handle, uint64_t offset, std::optional<uint64_t> length) {

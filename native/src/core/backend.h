@@ -70,6 +70,31 @@ class Backend {
     uint64_t length_;
     RangeLocks::Ticket ticket_;
   };
+  // Keeps an allocation alive, and [offset, offset + length) of it registered as being written,
+  // while a worker thread copies into that range (writeAsync): a digest of an overlapping range
+  // is refused meanwhile, and free() cannot release the memory under the copy. Move-only.
+  class WriteLease {
+   public:
+    WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
+    WriteLease(WriteLease&& other) noexcept;
+    WriteLease(const WriteLease&) = delete;
+    WriteLease& operator=(const WriteLease&) = delete;
+    WriteLease& operator=(WriteLease&&) = delete;
+    ~WriteLease();
+    // Copies `length` bytes from `data` to the leased range. May run on any thread.
+    void copy_from(const uint8_t* data) const;
+    uint64_t length() const { return length_; }
+
+   private:
+    std::shared_ptr<Allocation> allocation_;
+    uint64_t offset_;
+    uint64_t length_;
+    RangeLocks::Ticket ticket_;
+  };
+  // Checks the range (OUT_OF_BOUNDS) and registers the write (ALLOCATION_BUSY when a digest has
+  // pinned an overlapping range), on the calling thread, before any copy is queued.
+  WriteLease lease_write(uint64_t handle, uint64_t offset, uint64_t length);
+
   // Pins the whole allocation.
   Pin pin(uint64_t handle);
   // Pins [offset, offset + length) (to the end when `length` is empty). OUT_OF_BOUNDS when it does

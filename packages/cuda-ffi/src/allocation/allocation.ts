@@ -109,6 +109,33 @@ export class DeviceAllocation {
     callNative(() => this.#native.write(this.#handle, offset, data));
   }
 
+  /**
+   * Copies `data` into the allocation at `offset` on a libuv worker thread, so the JS thread can
+   * go on (hash the same bytes, read the next chunk) while the copy runs. `data` must be a view of
+   * a SharedArrayBuffer: that memory cannot be detached or transferred away while the worker
+   * reads it (INVALID_ARGUMENT naming `data` otherwise; use write()). Do not change those bytes
+   * until the promise settles. Until then the range counts as being written: a digest of an
+   * overlapping range is refused (ALLOCATION_BUSY), and free() keeps the memory until the copy
+   * ends. Bounds and busy ranges are checked before anything is queued.
+   */
+  async writeAsync(offset: number, data: Uint8Array): Promise<void> {
+    assertInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    assertBytes(data, 'data');
+    if (!(data.buffer instanceof SharedArrayBuffer)) {
+      throw new CudaFfiError(
+        'INVALID_ARGUMENT',
+        'data must be a view of a SharedArrayBuffer for writeAsync (an ordinary ArrayBuffer could be detached while the copy runs on another thread); use write() for it',
+        { argument: 'data' },
+      );
+    }
+    const pending = callNative(() => this.#native.writeAsync(this.#handle, offset, data));
+    try {
+      await pending;
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
   /** Copies `length` bytes at `offset` out of the allocation (device -> host). */
   read(offset: number, length: number): Uint8Array {
     assertInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);

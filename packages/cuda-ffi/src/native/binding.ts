@@ -31,6 +31,7 @@ export interface NativeBackend {
   allocate(device: number, bytes: number): number;
   free(handle: number): void;
   write(handle: number, offset: number, data: Uint8Array): void;
+  writeAsync(handle: number, offset: number, data: Uint8Array): Promise<void>;
   read(handle: number, offset: number, length: number): Buffer;
   attributes(handle: number): {
     memoryType: 'device' | 'host' | 'managed' | 'unregistered';
