@@ -85,7 +85,7 @@ describe('the `name` field kind', () => {
     expect(nameFields.map(([t, f]) => `${t}.${f}`).sort()).toEqual(expected.sort());
     // Every vram event names its worker; the shard-level ones name their shard.
     for (const type of vramTypes) expect(nameFields).toContainEqual([type, 'workerId']);
-    expect(nameFields.filter(([, f]) => f === 'shardId')).toHaveLength(8);
+    expect(nameFields.filter(([, f]) => f === 'shardId')).toHaveLength(9);
   });
 
   const accepted: [string, string][] = [
@@ -209,6 +209,7 @@ const newOptionalFields: [LoggedEventType, string, unknown[], unknown[]][] = [
     ['seal refused and memory freed'],
     ['', 'freed\r\nforged', 'x'.repeat(1025), 'freed 0x7ffd5a3c1e20'],
   ],
+  ['policy_violation', 'shardId', ['shard-1', '0x1234abcd', 'ab'.repeat(32)], ['', 'a\u0000', 'x'.repeat(1025)]],
   ['integrity_violation', 'shardId', ['shard-1', '0x1234abcd'], ['', 'a\u0000', 'x'.repeat(1025)]],
   ['integrity_violation', 'workerId', ['worker-gpu-17'], ['', 'w\u2029', ['w']]],
   ['integrity_violation', 'gpuDevice', [0, 3], [-1, '3']],

@@ -230,7 +230,7 @@ export const EVENT_SCHEMAS = {
     severity: 'critical',
     description: 'A VRAM policy was violated (e.g. non-device memory under a VRAM-only policy).',
     required: { policy: 'text', workerId: 'name', detail: 'text' },
-    optional: { gpuDevice: 'uint', action: 'text' },
+    optional: { gpuDevice: 'uint', action: 'text', shardId: 'name' },
   },
   vram_manager_reset: {
     category: 'vram',
