@@ -15,17 +15,17 @@ export {
   type VramErrorCode,
 } from './errors.js';
 export { SHARD_ID_PATTERN, WORKER_ID_PATTERN } from './input/validate.js';
-export {
-  type AttestOptions,
-  type DeviceReport,
-  type FaultOptions,
-  type ManagerState,
-  type ResetOptions,
-  type SealOptions,
-  type StopReason,
-  type VerifyOptions,
-  VramManager,
-} from './manager/vram-manager.js';
+export type {
+  AttestOptions,
+  DeviceReport,
+  FaultOptions,
+  ManagerState,
+  ResetOptions,
+  SealOptions,
+  StopReason,
+  VerifyOptions,
+} from './manager/types.js';
+export { VramManager } from './manager/vram-manager.js';
 export { METRIC_NAMES } from './metrics/metrics.js';
 export { NARRATION_ACTOR, type NarrationAction } from './observe/narration.js';
 export type { ShardSource } from './seal/source.js';

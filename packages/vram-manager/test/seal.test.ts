@@ -74,6 +74,24 @@ describe('sealModel from memory', () => {
     },
   );
 
+  it('seals bytes in a SharedArrayBuffer (copied to the device on a worker thread) to the same seal', async () => {
+    h = await harness();
+    const data = randomShard(13 * MiB + 7);
+    const shared = new Uint8Array(new SharedArrayBuffer(data.length + 10), 5, data.length);
+    shared.set(data);
+    const shard = await h.manager.sealModel(shared);
+    expectSealOf(shard, data);
+    await h.manager.verifySealed(shard, { deep: true });
+    // A stream of views into shared memory, of odd sizes, not on segment boundaries.
+    async function* views() {
+      for (let offset = 0; offset < shared.length; offset += 3 * MiB + 1) {
+        yield shared.subarray(offset, offset + 3 * MiB + 1);
+      }
+    }
+    const streamed = await h.manager.sealModel(views(), { byteLength: data.length });
+    expectSealOf(streamed, data);
+  });
+
   it('gives an opaque, unique id when none is asked for', async () => {
     h = await harness();
     const a = await h.manager.sealModel(randomShard(100));

@@ -10,6 +10,17 @@ export class CapacityShortfall {
   ) {}
 }
 
+/** The backend refused an allocation on `device` (cudaMalloc failed): the device is named. */
+export class AllocationRefused extends Error {
+  constructor(
+    readonly device: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'AllocationRefused';
+  }
+}
+
 /**
  * Capacity accounting per device. A seal reserves its bytes under the device's lock: the check
  * against free memory (minus headroom) and the allocation happen with no other reservation in
@@ -51,8 +62,8 @@ export class CapacityLedger {
   /**
    * Reserves `bytes` on `device` (or on the device with the most available memory, for 'auto')
    * and allocates them, under that device's lock. Returns the allocation, or the shortfall of the
-   * best candidate. An allocation error (cudaMalloc failing) is thrown as is; nothing stays
-   * reserved.
+   * best candidate. An allocation error (cudaMalloc failing) is thrown as AllocationRefused,
+   * naming the device; nothing stays reserved.
    */
   async reserve(
     device: number | 'auto',
@@ -76,7 +87,12 @@ export class CapacityLedger {
   #tryAllocate(device: number, bytes: number): DeviceAllocation | CapacityShortfall {
     const available = this.available(device);
     if (bytes > available) return new CapacityShortfall(device, bytes, available);
-    const allocation = this.#backend.allocate(device, bytes);
+    let allocation: DeviceAllocation;
+    try {
+      allocation = this.#backend.allocate(device, bytes);
+    } catch (error) {
+      throw new AllocationRefused(device, error);
+    }
     this.#used[device]! += bytes;
     return allocation;
   }

@@ -2,17 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
-import { validateEvent } from '@vramseal/audit-logging';
-import {
-  type Backend,
-  CudaError,
-  CudaFfiError,
-  type DeviceAllocation,
-  loadBackend,
-} from '@vramseal/cuda-ffi';
+import { type Backend, CudaError, CudaFfiError, type DeviceAllocation } from '@vramseal/cuda-ffi';
 import type { NarrationLevel } from '@vramseal/narration-core';
 import {
-  createSha256,
   type SealFields,
   signAttestation,
   signSeal,
@@ -24,7 +16,7 @@ import {
   type AttestationStatement,
   attestationFieldsOf,
 } from '../attestation/attestation.js';
-import { CapacityLedger } from '../capacity/capacity.js';
+import { AllocationRefused, CapacityLedger } from '../capacity/capacity.js';
 import {
   configError,
   type ResolvedConfig,
@@ -50,92 +42,47 @@ import {
   checkSignal,
   escapeForRecord,
   looksLikePathTraversal,
+  SHARD_ID_PATTERN,
 } from '../input/validate.js';
 import { ManagerMetrics } from '../metrics/metrics.js';
 import { AuditTrail } from '../observe/audit.js';
 import { type ManagerEvent, ManagerNarration, NARRATION_ACTOR } from '../observe/narration.js';
+import {
+  deviceReports,
+  findViolations,
+  integratedDeviceViolations,
+  policyError,
+} from '../policy/vram-only.js';
 import { type ChunkSource, openSource, type ShardSource } from '../seal/source.js';
-import { type UploadProgress, uploadAndDigest } from '../seal/upload.js';
+import { uploadAndDigest } from '../seal/upload.js';
 import {
   SealedShard,
   type SealedShardJSON,
+  sameSeal,
   sealFieldsOf,
   signatureOf,
 } from '../shard/sealed-shard.js';
+import { flatDigest } from '../verify/flat-digest.js';
+import { checkDeep, checkResetOptions, checkShardSet, isUint } from './checks.js';
+import {
+  auditNote,
+  closedError,
+  isAbort,
+  openBackend,
+  sealFailureWords,
+  snakeFacts,
+} from './failures.js';
 import { say } from './sentences.js';
-
-export type ManagerState = 'ready' | 'stopped' | 'closed';
-
-export interface SealOptions {
-  /** Device index, or 'auto' (default): the device with the most available memory. */
-  device?: number | 'auto';
-  /** 1-256 of A-Z a-z 0-9 _ -; unique among live shards. Default: an opaque `shard-<uuid>`. */
-  shardId?: string;
-  /** Which model this shard belongs to ("org/model@rev", "sha256:<hex>"); printable, <= 1024 bytes. */
-  modelRef?: string;
-  /** The SHA-256 the bytes must have (e.g. the registry's published file hash), 64 hex. */
-  expectedSha256?: string;
-  /** Position in a tensor-parallel shard set (default 0 of 1). */
-  shardIndex?: number;
-  totalShards?: number;
-  /** Size in bytes: required for an AsyncIterable source; checked against the others. */
-  byteLength?: number;
-  /** Called after each chunk reaches the device (it must not throw; if it does, it is not called again). */
-  onProgress?: (progress: UploadProgress) => void;
-  /** Aborts the seal: memory freed, reservation released, rejects with code ABORTED. */
-  signal?: AbortSignal;
-}
-
-export interface VerifyOptions {
-  /** Also re-hash the flat SHA-256 of the device contents (reads them back: slower). */
-  deep?: boolean;
-}
-
-export interface ResetOptions {
-  /** Who resets (a person or system), recorded in the audit log. */
-  operator: string;
-  /** Why it is safe to serve again, recorded in the audit log. */
-  reason: string;
-}
-
-export interface AttestOptions {
-  /** The verifier's fresh nonce (8..1024 bytes, or a string). */
-  nonce: Uint8Array | string;
-}
-
-export interface FaultOptions {
-  /** Byte offset in the shard. */
-  offset: number;
-  /** XOR mask, 1..255. */
-  xorMask: number;
-}
-
-/** Why the manager stopped, while it is stopped. */
-export interface StopReason {
-  /** `seal_verification_failed` or `policy_violation`. */
-  cause: 'seal_verification_failed' | 'policy_violation';
-  check?: VerificationCheck;
-  shardId?: string;
-  /** ms since the epoch. */
-  at: number;
-}
-
-/** One device as the `devices()` report shows it. */
-export interface DeviceReport {
-  index: number;
-  name: string;
-  uuid: string;
-  totalBytes: number;
-  availableBytes: number;
-  usedBytes: number;
-  computeCapability: string | null;
-  integrated: boolean;
-  managedMemory: boolean;
-  pageableMemoryAccess: boolean;
-  unifiedAddressing: boolean;
-  /** Whether shards sealed here live in VRAM only, and why. */
-  vramOnly: { ok: boolean; reason: string };
-}
+import type {
+  AttestOptions,
+  DeviceReport,
+  FaultOptions,
+  ManagerState,
+  ResetOptions,
+  SealOptions,
+  StopReason,
+  VerifyOptions,
+} from './types.js';
 
 interface ShardRecord {
   readonly shard: SealedShard;
@@ -149,13 +96,14 @@ interface CheckedShard {
   measuredRoot: Uint8Array;
 }
 
-const FLAT_READ_BYTES = 4 * 1024 * 1024;
-
 /**
  * Seals model shards in device memory, verifies them before every inference, and accounts for
  * capacity, the VRAM-only policy, attestation and metrics; every step is audited and narrated.
  * One manager per worker process (or per set of GPUs it owns). Create it with `VramManager.create`.
  */
+/** A seal key id as seal-crypto makes them: 16 lowercase hex. */
+const KEY_ID = /^[0-9a-f]{16}$/;
+
 export class VramManager {
   readonly #config: ResolvedConfig;
   readonly #backend: Backend;
@@ -225,7 +173,7 @@ export class VramManager {
   async #start(): Promise<void> {
     this.#announceBackend();
     if (this.#config.vramOnly) {
-      const integrated = this.#deviceViolations();
+      const integrated = integratedDeviceViolations(this.#backend);
       if (integrated.length > 0) {
         this.#metrics.unregister();
         await this.#reportViolations(integrated, 'manager not created');
@@ -461,12 +409,13 @@ export class VramManager {
     try {
       outcome = await this.#capacity.reserve(request.device, bytes);
     } catch (error) {
-      const device = request.device === 'auto' ? 0 : request.device;
-      this.#allocationFailed(shardId, device, bytes, this.#safeAvailable(device), messageOf(error));
+      if (!(error instanceof AllocationRefused)) throw error;
+      const { device, cause } = error;
+      this.#allocationFailed(shardId, device, bytes, this.#safeAvailable(device), messageOf(cause));
       throw new VramError(
         'CUDA_ALLOCATION_FAILED',
-        `device ${device} could not allocate ${bytes} bytes for shard ${shardId}: ${messageOf(error)}`,
-        { cause: error, shardId, device, neededBytes: bytes },
+        `device ${device} could not allocate ${bytes} bytes for shard ${shardId}: ${messageOf(cause)}`,
+        { cause, shardId, device, neededBytes: bytes },
       );
     }
     if ('shortfall' in outcome) {
@@ -541,7 +490,7 @@ export class VramManager {
       kind: 'host_memory',
       device: allocation.device,
       shardId,
-      detail: `the allocation for shard ${shardId} is ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
+      detail: `a new allocation is ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
     };
     await this.#reportViolations([violation], 'seal refused and memory freed');
     throw policyError([violation]);
@@ -845,7 +794,7 @@ export class VramManager {
           : fields === undefined
             ? 'its fields are malformed'
             : fields.keyId !== this.#config.sealKey.id
-              ? `it names seal key ${fields.keyId.slice(0, 16)}, this manager holds ${this.#config.sealKey.id}`
+              ? `it names ${KEY_ID.test(fields.keyId) ? `seal key ${fields.keyId}` : 'a malformed seal key id'}, this manager holds ${this.#config.sealKey.id}`
               : 'the signature does not match the fields';
       return fail('signature', presented, why);
     }
@@ -913,7 +862,10 @@ export class VramManager {
     started: number,
   ): Promise<never> {
     const shardId = typeof presented.shardId === 'string' ? presented.shardId : '';
-    const recordId = escapeForRecord(shardId) || '(none)';
+    // A valid id is recorded as it is; anything else (a forged object's) only escaped.
+    const recordId = SHARD_ID_PATTERN.test(shardId)
+      ? shardId
+      : escapeForRecord(shardId) || '(none)';
     const device = facts.device ?? (isUint(presented.gpuDevice) ? presented.gpuDevice : 0);
     this.#stop({ cause: 'seal_verification_failed', check, shardId: recordId, at: Date.now() });
     this.#metrics.verified('failure', (performance.now() - started) / 1000);
@@ -922,12 +874,13 @@ export class VramManager {
       target: recordId,
       shardId: recordId,
       device,
+      durationMs: performance.now() - started,
       human: say.verifyFailed(recordId, check),
       errorKind: 'SEAL_VERIFICATION_FAILED',
-      context: { check, reason: why, ...snakeFacts(facts) },
+      context: { check, reason: why, ...snakeFacts({ ...facts, device: undefined }) },
     });
     const keyId =
-      typeof presented.keyId === 'string' && /^[0-9a-f]{16}$/.test(presented.keyId)
+      typeof presented.keyId === 'string' && KEY_ID.test(presented.keyId)
         ? presented.keyId
         : undefined;
     const audited = await this.#audit.critical({
@@ -1186,30 +1139,14 @@ export class VramManager {
 
   /** Every device: identity, capabilities, capacity and its VRAM-only verdict with the reason. */
   devices(): DeviceReport[] {
-    return this.#deviceIndexes().map((index) => {
-      const info = this.#backend.deviceInfo(index);
-      return {
-        index,
-        name: info.name,
-        uuid: info.uuid,
-        totalBytes: info.totalBytes,
-        availableBytes: this.#capacity.available(index),
-        usedBytes: this.#capacity.used(index),
-        computeCapability: info.computeCapability,
-        integrated: info.integrated,
-        managedMemory: info.managedMemory,
-        pageableMemoryAccess: info.pageableMemoryAccess,
-        unifiedAddressing: info.unifiedAddressing,
-        vramOnly: deviceVerdict(this.#backend.kind, info.integrated),
-      };
-    });
+    return deviceReports(this.#backend, this.#capacity);
   }
 
   // --- policy ------------------------------------------------------------------------------
 
   /** True when no VRAM-only violation holds now (backend, devices, every live allocation). */
   isVramOnly(): boolean {
-    return this.#violations().length === 0;
+    return findViolations(this.#backend, this.#shards.values()).length === 0;
   }
 
   /**
@@ -1218,7 +1155,7 @@ export class VramManager {
    * `policy.vramOnly`, a shard found outside device memory also stops the manager.
    */
   async enforceVramOnlyPolicy(): Promise<void> {
-    const violations = this.#violations();
+    const violations = findViolations(this.#backend, this.#shards.values());
     if (violations.length === 0) return;
     const stop = this.#config.vramOnly && violations.some((v) => v.kind === 'host_memory');
     if (stop) {
@@ -1234,39 +1171,6 @@ export class VramManager {
       stop ? 'manager stopped' : 'reported to the caller; nothing stopped (policy.vramOnly is off)',
     );
     throw policyError(violations);
-  }
-
-  #violations(): PolicyViolation[] {
-    const violations: PolicyViolation[] = [];
-    if (this.#backend.kind === 'mock') {
-      violations.push({
-        kind: 'mock_backend',
-        detail: 'the mock backend keeps every shard in host memory',
-      });
-    }
-    violations.push(...this.#deviceViolations());
-    for (const { shard, allocation } of this.#shards.values()) {
-      const attributes = allocation.attributes();
-      if (attributes.memoryType !== 'device' || attributes.hostPointer) {
-        violations.push({
-          kind: 'host_memory',
-          device: allocation.device,
-          shardId: shard.shardId,
-          detail: `shard ${shard.shardId} is in ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
-        });
-      }
-    }
-    return violations;
-  }
-
-  #deviceViolations(): PolicyViolation[] {
-    return this.#deviceIndexes()
-      .filter((index) => this.#backend.deviceInfo(index).integrated)
-      .map((index) => ({
-        kind: 'integrated_device' as const,
-        device: index,
-        detail: `device ${index} is an integrated GPU: its memory is host memory`,
-      }));
   }
 
   async #reportViolations(violations: readonly PolicyViolation[], action: string): Promise<void> {
@@ -1287,6 +1191,7 @@ export class VramManager {
         detail: violation.detail,
         action,
         ...(violation.device === undefined ? {} : { gpuDevice: violation.device }),
+        ...(violation.shardId === undefined ? {} : { shardId: violation.shardId }),
       });
     }
   }
@@ -1510,208 +1415,4 @@ interface SealRequest {
   device: number | 'auto';
   source: ChunkSource;
   options: { onProgress: SealOptions['onProgress']; signal: AbortSignal | undefined };
-}
-
-function openBackend(config: ResolvedConfig): Backend {
-  if (typeof config.backend !== 'string') return config.backend;
-  try {
-    return loadBackend({ kind: config.backend, allowFaultInjection: config.allowFaultInjection });
-  } catch (error) {
-    throw configError(
-      [
-        {
-          option: 'backend',
-          message: `backend '${config.backend}' cannot be opened: ${messageOf(error)}`,
-        },
-      ],
-      error,
-    );
-  }
-}
-
-function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
-  return (
-    signal?.aborted === true &&
-    (error === signal.reason || (error instanceof Error && error.name === 'AbortError'))
-  );
-}
-
-function checkDeep(options: VerifyOptions): boolean {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidInput(
-      'options',
-      `options must be an object such as { deep: true }, got ${describeValue(options)}`,
-    );
-  }
-  if (options.deep !== undefined && typeof options.deep !== 'boolean') {
-    throw invalidInput(
-      'options.deep',
-      `options.deep must be true or false, got ${describeValue(options.deep)}`,
-    );
-  }
-  return options.deep === true;
-}
-
-function checkResetOptions(options: ResetOptions, workerId: string): ResetOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidInput(
-      'options',
-      'reset needs { operator, reason }: who resets and why it is safe to serve again',
-    );
-  }
-  // The audit log's own validator decides what an operator or reason may be, so an accepted reset
-  // can always be recorded.
-  try {
-    validateEvent({
-      type: 'vram_manager_reset',
-      operator: options.operator,
-      reason: options.reason,
-      workerId,
-    });
-  } catch (error) {
-    const field = (error as { field?: string }).field ?? 'options';
-    throw invalidInput(`options.${field}`, `reset: ${messageOf(error)}`, error);
-  }
-  return { operator: options.operator, reason: options.reason };
-}
-
-function checkShardSet(shards: unknown): void {
-  if (!Array.isArray(shards) || shards.length === 0) {
-    throw invalidInput(
-      'shards',
-      `shards must be a non-empty array of SealedShards, got ${describeValue(shards)}`,
-    );
-  }
-  const first = shards[0] as Partial<SealedShardJSON>;
-  const indexes = new Set<number>();
-  const ids = new Set<string>();
-  for (const [position, value] of shards.entries()) {
-    const shard = value as Partial<SealedShardJSON> | null;
-    if (typeof shard !== 'object' || shard === null) {
-      throw invalidInput(`shards[${position}]`, `shards[${position}] is not a SealedShard`);
-    }
-    if (shard.modelRef !== first.modelRef) {
-      throw invalidInput(
-        'shards',
-        `the set mixes model refs (shards[0] and shards[${position}] differ): every shard must belong to one model`,
-      );
-    }
-    if (shard.totalShards !== first.totalShards) {
-      throw invalidInput(
-        'shards',
-        `the set mixes totalShards (shards[0] says ${first.totalShards}, shards[${position}] says ${shard.totalShards})`,
-      );
-    }
-    if (
-      typeof shard.shardIndex !== 'number' ||
-      indexes.has(shard.shardIndex) ||
-      ids.has(String(shard.shardId))
-    ) {
-      throw invalidInput(
-        'shards',
-        `shards[${position}] duplicates shard index ${shard.shardIndex} (or shard id) of the set`,
-      );
-    }
-    indexes.add(shard.shardIndex);
-    ids.add(String(shard.shardId));
-  }
-  const total = first.totalShards ?? 0;
-  const missing = Array.from({ length: Math.min(total, 1_000_000) }, (_, i) => i).filter(
-    (i) => !indexes.has(i),
-  );
-  if (missing.length > 0 || shards.length !== total) {
-    const shown = missing.slice(0, 10).join(', ');
-    throw invalidInput(
-      'shards',
-      `the set is incomplete: ${shards.length} of ${total} shards given, missing index ${shown}${missing.length > 10 ? ', ...' : ''}`,
-    );
-  }
-}
-
-/** The seal resident under an id is the one presented: same fields, field for field. */
-function sameSeal(resident: SealedShard, fields: SealFields): boolean {
-  return (
-    resident.gpuDevice === fields.device &&
-    resident.vramBytes === fields.byteLength &&
-    resident.sealedAt === fields.sealedAt &&
-    resident.leafSize === fields.leafSize &&
-    resident.modelRef === fields.modelRef &&
-    resident.shardIndex === fields.shardIndex &&
-    resident.totalShards === fields.totalShards &&
-    resident.keyId === fields.keyId &&
-    timingSafeEqual(Buffer.from(resident.treeRoot, 'hex'), fields.treeRoot) &&
-    timingSafeEqual(Buffer.from(resident.digest, 'hex'), fields.digest)
-  );
-}
-
-/** SHA-256 of an allocation's contents, read back in pieces. */
-async function flatDigest(allocation: DeviceAllocation): Promise<Uint8Array> {
-  const hash = createSha256();
-  for (let offset = 0; offset < allocation.bytes; offset += FLAT_READ_BYTES) {
-    hash.update(allocation.read(offset, Math.min(FLAT_READ_BYTES, allocation.bytes - offset)));
-    // Give the event loop a turn between pieces: a deep verify of a large shard must not starve it.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return hash.digest();
-}
-
-function deviceVerdict(kind: string, integrated: boolean): { ok: boolean; reason: string } {
-  if (kind === 'mock') return { ok: false, reason: 'mock backend: shards live in host memory' };
-  if (integrated) return { ok: false, reason: 'integrated GPU: its memory is host memory' };
-  return {
-    ok: true,
-    reason:
-      'discrete GPU: cudaMalloc memory is VRAM (managed and pageable-memory access are capabilities, not violations)',
-  };
-}
-
-function policyError(violations: readonly PolicyViolation[]): VramError {
-  return new VramError(
-    'POLICY_VIOLATION',
-    `VRAM-only policy violated: ${violations.map((v) => v.detail).join('; ')}`,
-    { violations, device: violations[0]?.device, shardId: violations[0]?.shardId },
-  );
-}
-
-function closedError(operation: string): VramError {
-  return new VramError(
-    'MANAGER_STOPPED',
-    `${operation} refused: the manager is closed; create a new one`,
-  );
-}
-
-function auditNote(outcome: { durable: boolean; error?: unknown }): string {
-  if (outcome.durable) return '';
-  return outcome.error instanceof Error && outcome.error.message === 'no audit logger configured'
-    ? ''
-    : ` (the audit record could not be written: ${messageOf(outcome.error)})`;
-}
-
-function sealFailureWords(error: VramError): string {
-  switch (error.code) {
-    case 'INSUFFICIENT_VRAM':
-      return 'not enough VRAM';
-    case 'ABORTED':
-      return 'aborted by the caller';
-    case 'INTEGRITY_VIOLATION':
-      return 'the bytes do not match the expected SHA-256';
-    case 'POLICY_VIOLATION':
-      return 'the memory is not VRAM';
-    case 'MANAGER_STOPPED':
-      return 'the manager stopped meanwhile';
-    default:
-      return error.code.toLowerCase().replaceAll('_', ' ');
-  }
-}
-
-function snakeFacts(facts: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(facts)) {
-    if (value !== undefined) out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
-  }
-  return out;
-}
-
-function isUint(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }

@@ -37,14 +37,17 @@ export function segmentBytes(leafSize: number): number {
 }
 
 /**
- * Streams `source` into `allocation`: each chunk is written to the device and then hashed on the
- * host (the flat SHA-256), and every completed segment is handed to the backend for its tree
- * root, which it computes from device memory (CUDA kernel, or native threads on the mock) while
- * the host goes on with the next chunks. Nothing is read back; the host never holds more than
- * the source's current chunk.
+ * Streams `source` into `allocation` and measures both digests of the seal:
+ * - the flat SHA-256 of the source's bytes, on the host, chunk by chunk;
+ * - the tree root of what landed in device memory, computed there by the backend (CUDA kernel,
+ *   or native threads on the mock) segment by segment as the segments land.
+ * Chunks in a SharedArrayBuffer (the file reader's own buffers, or a caller's) are copied to the
+ * device on a worker thread while the host hashes them, with one more copy in flight behind; other
+ * chunks, which could be detached under a worker, are copied on this thread. Nothing is read
+ * back, and the host holds no more than the source's few chunk buffers whatever the shard size.
  *
- * On any failure the digests already started are awaited before the error is rethrown, so the
- * caller can free the allocation knowing no digest still reads it.
+ * On any failure the copies and digests already started are awaited before the error is
+ * rethrown, so the caller can free the allocation knowing nothing still touches it.
  */
 export async function uploadAndDigest(
   allocation: DeviceAllocation,
@@ -59,35 +62,78 @@ export async function uploadAndDigest(
     root.catch(() => {}); // observed below; never an unhandled rejection if we stop early
     segmentRoots.push(root);
   };
+  let landed = 0; // bytes known to be in device memory
+  let digested = 0; // bytes handed to segment digests
+  let previous: { copy: Promise<void>; end: number } | undefined;
+  const settlePrevious = async () => {
+    if (previous === undefined) return;
+    await previous.copy;
+    landed = previous.end;
+    previous = undefined;
+    for (; landed - digested >= segment; digested += segment) digestSegment(digested, segment);
+  };
+  const progress = reporter(source.byteLength, onProgress, onProgressError);
   let written = 0;
-  let digested = 0;
-  let progressBroken = false;
   try {
     for await (const chunk of source.chunks()) {
       signal?.throwIfAborted();
-      allocation.write(written, chunk);
+      const copy = copyToDevice(allocation, written, chunk);
       written += chunk.length;
-      for (; written - digested >= segment; digested += segment) digestSegment(digested, segment);
       hasher.update(chunk);
-      if (onProgress !== undefined && !progressBroken) {
-        try {
-          onProgress({ bytesDone: written, totalBytes: source.byteLength });
-        } catch (error) {
-          progressBroken = true;
-          onProgressError?.(error);
-        }
-      }
+      // The copy before this one must be done before the source may reuse its buffer (the file
+      // reader keeps three) and before its segment is digested.
+      await settlePrevious();
+      previous = { copy, end: written };
+      progress(landed);
     }
+    await settlePrevious();
+    progress(landed);
     signal?.throwIfAborted();
-    if (digested < written) digestSegment(digested, written - digested);
+    if (digested < landed) digestSegment(digested, landed - digested);
     const roots = await Promise.all(segmentRoots);
     return {
       digest: hasher.digest(),
       treeRoot: roots.length === 1 ? roots[0]! : merkleRoot(roots),
     };
   } catch (error) {
+    await previous?.copy.catch(() => {});
     await Promise.allSettled(segmentRoots);
     await source.close();
     throw error;
   }
+}
+
+/** A device copy: on a worker thread for shared memory, here for anything else. */
+function copyToDevice(
+  allocation: DeviceAllocation,
+  offset: number,
+  chunk: Uint8Array,
+): Promise<void> {
+  if (chunk.buffer instanceof SharedArrayBuffer) {
+    const copy = allocation.writeAsync(offset, chunk);
+    copy.catch(() => {}); // awaited by the caller; never unhandled if the caller stops early
+    return copy;
+  }
+  allocation.write(offset, chunk);
+  return Promise.resolve();
+}
+
+/** onProgress after each landed chunk, once per amount; a throwing callback is reported once and dropped. */
+function reporter(
+  totalBytes: number,
+  onProgress: UploadOptions['onProgress'],
+  onProgressError: UploadOptions['onProgressError'],
+): (bytesDone: number) => void {
+  let last = 0;
+  let broken = onProgress === undefined;
+  return (bytesDone) => {
+    if (broken || bytesDone === last) return;
+    last = bytesDone;
+    try {
+      onProgress!({ bytesDone, totalBytes });
+    } catch (error) {
+      broken = true;
+      onProgressError?.(error);
+    }
+  };
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { SealFields } from '@vramseal/seal-crypto';
+import { type SealFields, timingSafeEqual } from '@vramseal/seal-crypto';
 
 /** What a seal says about a shard: exactly the fields `toJSON()` gives. */
 export interface SealedShardJSON {
@@ -138,4 +138,20 @@ export function sealFieldsOf(shard: Record<string, unknown>): SealFields | undef
 
 function isUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The seal resident under an id is the one presented: same fields, field for field. */
+export function sameSeal(resident: SealedShard, fields: SealFields): boolean {
+  return (
+    resident.gpuDevice === fields.device &&
+    resident.vramBytes === fields.byteLength &&
+    resident.sealedAt === fields.sealedAt &&
+    resident.leafSize === fields.leafSize &&
+    resident.modelRef === fields.modelRef &&
+    resident.shardIndex === fields.shardIndex &&
+    resident.totalShards === fields.totalShards &&
+    resident.keyId === fields.keyId &&
+    timingSafeEqual(Buffer.from(resident.treeRoot, 'hex'), fields.treeRoot) &&
+    timingSafeEqual(Buffer.from(resident.digest, 'hex'), fields.digest)
+  );
 }
