@@ -104,6 +104,27 @@ const smokeTests = {
     const segment = join(dir, readdirSync(dir).find((f) => f.startsWith('segment-')));
     writeFileSync(segment, readFileSync(segment, 'utf8').replace('"seq":1', '"seq":2'));
     if (verify() !== 1) throw new Error('an edited log was not reported as tampered (exit 1)');`,
+  'vram-manager seals, verifies, catches a flipped bit, and its audit log verifies': `
+    import { mkdtempSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    import { AuditLogger, verifyAuditLog } from '@vramseal/audit-logging';
+    import { deriveKey, sha256Hex } from '@vramseal/seal-crypto';
+    import { VramManager } from '@vramseal/vram-manager';
+    const token = 'pack-check token: 4e8a1c9d2b7f0635';
+    const dir = join(mkdtempSync(join(tmpdir(), 'pack-vram-')), 'audit');
+    const audit = await AuditLogger.open({ dir, serviceId: 'pack', key: deriveKey(token, 'audit'), durability: 'hybrid' });
+    const manager = await VramManager.create({ backend: 'mock', workerToken: token, workerId: 'pack', audit });
+    const data = new Uint8Array(9_000_001).map((_, i) => i % 253);
+    const shard = await manager.sealModel(data, { shardId: 'pack-0', expectedSha256: sha256Hex(data) });
+    await manager.verifySealed(shard, { deep: true });
+    manager.injectFault(shard, { offset: 8_000_000, xorMask: 4 });
+    const failure = await manager.verifySealed(shard).then(() => null, (e) => e);
+    if (failure?.code !== 'SEAL_VERIFICATION_FAILED' || manager.state !== 'stopped') throw new Error('tamper not caught');
+    await manager.close();
+    await audit.close();
+    const report = await verifyAuditLog(dir, { key: deriveKey(token, 'audit') });
+    if (!report.ok || report.events < 5) throw new Error(JSON.stringify(report));`,
 };
 for (const [name, script] of Object.entries(smokeTests)) {
   check(name, () => {
