@@ -47,7 +47,9 @@ function machineBusySeconds(): number | null {
   if (!existsSync('/proc/stat')) return null;
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
   const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100
+  );
 }
 
 async function seconds(fn: () => unknown): Promise<number> {
@@ -78,7 +80,10 @@ async function compare(candidate: () => unknown, baseline: () => unknown): Promi
   const otherLoad =
     busyStart === null || busyEnd === null
       ? null
-      : Math.max(0, (busyEnd - busyStart - (own.user + own.system) / 1e6) / (wall * availableParallelism()));
+      : Math.max(
+          0,
+          (busyEnd - busyStart - (own.user + own.system) / 1e6) / (wall * availableParallelism()),
+        );
   if (process.env.BENCH_VERBOSE) {
     console.log(`    candidate rounds (ms): ${c.map((s) => (s * 1e3).toFixed(1)).join(' ')}`);
     console.log(`    baseline rounds (ms):  ${b.map((s) => (s * 1e3).toFixed(1)).join(' ')}`);
@@ -87,11 +92,20 @@ async function compare(candidate: () => unknown, baseline: () => unknown): Promi
 }
 
 const rate = (bytes: number, s: number) => `${(bytes / s / 1e6).toFixed(0).padStart(5)} MB/s`;
-const load = (r: Result) => (r.otherLoad === null ? '' : ` [other processes: ${(r.otherLoad * 100).toFixed(0)}% of the CPUs]`);
+const load = (r: Result) =>
+  r.otherLoad === null ? '' : ` [other processes: ${(r.otherLoad * 100).toFixed(0)}% of the CPUs]`;
 
-function report(title: string, r: Result, bytes: number, baselineName: string, target: string): void {
+function report(
+  title: string,
+  r: Result,
+  bytes: number,
+  baselineName: string,
+  target: string,
+): void {
   console.log(`\n${title}${load(r)}`);
-  console.log(`  ${baselineName.padEnd(44)} ${rate(bytes, r.baseline)} ${(r.baseline * 1e3).toFixed(1).padStart(7)} ms  (baseline)`);
+  console.log(
+    `  ${baselineName.padEnd(44)} ${rate(bytes, r.baseline)} ${(r.baseline * 1e3).toFixed(1).padStart(7)} ms  (baseline)`,
+  );
   console.log(
     `  ${'vram-manager'.padEnd(44)} ${rate(bytes, r.candidate)} ${(r.candidate * 1e3).toFixed(1).padStart(7)} ms  ${r.ratio.toFixed(2)}x baseline${target}`,
   );
@@ -111,7 +125,9 @@ const manager = await VramManager.create({
 const info = backend.backendInfo();
 console.log(
   `vramseal vram-manager bench: node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim()}), ` +
-    `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, backend ${info.kind}` +
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, backend ${info.kind}` +
     `${kind === 'cuda' ? ` (${backend.deviceInfo(0).name})` : ` (host hasher ${info.hostHasher}, ${info.hostThreads} threads)`}, ` +
     `median of ${ROUNDS} interleaved rounds`,
 );
@@ -125,7 +141,13 @@ const seal = await compare(
   async () => manager.deallocate(await manager.sealModel(data)),
   () => sha256(data),
 );
-report('sealModel, 256 MiB from memory', seal, SIZE, 'node:crypto sha256 (one thread)', ' (target >= 0.8x)');
+report(
+  'sealModel, 256 MiB from memory',
+  seal,
+  SIZE,
+  'node:crypto sha256 (one thread)',
+  ' (target >= 0.8x)',
+);
 
 // 1b. the same bytes in a SharedArrayBuffer: the device copy runs on a worker thread
 const shared = new Uint8Array(new SharedArrayBuffer(SIZE));
@@ -148,7 +170,13 @@ const verify = await compare(
   () => manager.verifySealed(shard),
   () => sha256(data),
 );
-report('verifySealed, 256 MiB', verify, SIZE, 'node:crypto sha256 (one thread)', ' (target >= 1.6x on 2 cores)');
+report(
+  'verifySealed, 256 MiB',
+  verify,
+  SIZE,
+  'node:crypto sha256 (one thread)',
+  ' (target >= 1.6x on 2 cores)',
+);
 const deep = await compare(
   () => manager.verifySealed(shard, { deep: true }),
   () => sha256(data),
@@ -158,7 +186,9 @@ await manager.deallocate(shard);
 
 // 4. latency of small verifies
 const small = await Promise.all(
-  Array.from({ length: 10 }, (_, i) => manager.sealModel(data.subarray(i * MiB, (i + 1) * MiB), { shardId: `small-${i}` })),
+  Array.from({ length: 10 }, (_, i) =>
+    manager.sealModel(data.subarray(i * MiB, (i + 1) * MiB), { shardId: `small-${i}` }),
+  ),
 );
 const latency = await compare(
   async () => {
@@ -169,7 +199,9 @@ const latency = await compare(
   },
 );
 console.log(`\nverifySealed of 10 shards of 1 MiB, one after another${load(latency)}`);
-console.log(`  ${'node:crypto sha256 of 1 MiB (one thread)'.padEnd(44)} ${((latency.baseline / 10) * 1e6).toFixed(0).padStart(6)} us per call  (baseline)`);
+console.log(
+  `  ${'node:crypto sha256 of 1 MiB (one thread)'.padEnd(44)} ${((latency.baseline / 10) * 1e6).toFixed(0).padStart(6)} us per call  (baseline)`,
+);
 console.log(
   `  ${'vram-manager verifySealed'.padEnd(44)} ${((latency.candidate / 10) * 1e6).toFixed(0).padStart(6)} us per call  ${latency.ratio.toFixed(2)}x baseline`,
 );
@@ -197,7 +229,13 @@ try {
       }
     },
   );
-  report('sealModel, 256 MiB from a file (page cache warm)', fromFile, SIZE, 'read the file + node:crypto sha256', '');
+  report(
+    'sealModel, 256 MiB from a file (page cache warm)',
+    fromFile,
+    SIZE,
+    'read the file + node:crypto sha256',
+    '',
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -27,8 +27,13 @@ const manager = await VramManager.create({
 });
 
 const weights = randomBytes(8 * 1024 * 1024); // stands in for a safetensors shard (or pass a path)
-const shard = await manager.sealModel(weights, { shardId: 'llama-3-8b-shard-0', modelRef: 'meta-llama/Meta-Llama-3-8B@main' });
-console.log(`sealed ${shard.shardId}: ${shard.vramBytes} bytes on device ${shard.gpuDevice}, tree root ${shard.treeRoot.slice(0, 16)}...`);
+const shard = await manager.sealModel(weights, {
+  shardId: 'llama-3-8b-shard-0',
+  modelRef: 'meta-llama/Meta-Llama-3-8B@main',
+});
+console.log(
+  `sealed ${shard.shardId}: ${shard.vramBytes} bytes on device ${shard.gpuDevice}, tree root ${shard.treeRoot.slice(0, 16)}...`,
+);
 
 await manager.verifySealed(shard); // before every inference
 console.log('verified: device memory matches the seal');
@@ -44,4 +49,6 @@ try {
 await manager.close();
 await audit.close();
 const report = await verifyAuditLog(auditDir, { key: deriveKey(token, 'audit') });
-console.log(`audit log: ${report.ok ? 'valid' : `TAMPERED (${report.reason})`}, ${report.events} events`);
+console.log(
+  `audit log: ${report.ok ? 'valid' : `TAMPERED (${report.reason})`}, ${report.events} events`,
+);

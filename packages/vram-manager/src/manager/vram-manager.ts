@@ -481,7 +481,10 @@ export class VramManager {
     });
   }
 
-  /** Under policy.vramOnly, a fresh allocation must be device memory without a host mapping. */
+  /**
+   * Under policy.vramOnly, a fresh allocation must be device memory without a host pointer;
+   * otherwise the seal is refused (the caller frees the memory) and the manager stops.
+   */
   async #enforceResidency(allocation: DeviceAllocation, shardId: string): Promise<void> {
     if (!this.#config.vramOnly) return;
     const attributes = allocation.attributes();
@@ -492,7 +495,10 @@ export class VramManager {
       shardId,
       detail: `a new allocation is ${attributes.memoryType} memory${attributes.hostPointer ? ' with a host pointer' : ''}, not VRAM`,
     };
-    await this.#reportViolations([violation], 'seal refused and memory freed');
+    // The device handed out memory that is not VRAM (an integrated part, or an allocator shim in
+    // the way): a worker that promises VRAM-only stops until someone has looked.
+    this.#stop({ cause: 'policy_violation', shardId, at: Date.now() });
+    await this.#reportViolations([violation], 'seal refused, memory freed, manager stopped');
     throw policyError([violation]);
   }
 

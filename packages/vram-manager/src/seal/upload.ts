@@ -83,7 +83,8 @@ export async function uploadAndDigest(
       // The copy before this one must be done before the source may reuse its buffer (the file
       // reader keeps three) and before its segment is digested.
       await settlePrevious();
-      previous = { copy, end: written };
+      previous = { copy: copy ?? Promise.resolve(), end: written };
+      if (copy === undefined) await settlePrevious(); // copied on this thread: landed already
       progress(landed);
     }
     await settlePrevious();
@@ -103,21 +104,23 @@ export async function uploadAndDigest(
   }
 }
 
-/** A device copy: on a worker thread for shared memory, here for anything else. */
+/**
+ * A device copy: on a worker thread for shared memory (the promise of its landing), on this
+ * thread for anything else (undefined: landed on return).
+ */
 function copyToDevice(
   allocation: DeviceAllocation,
   offset: number,
   chunk: Uint8Array,
-): Promise<void> {
+): Promise<void> | undefined {
   if (chunk.buffer instanceof SharedArrayBuffer) {
     const copy = allocation.writeAsync(offset, chunk);
     copy.catch(() => {}); // awaited by the caller; never unhandled if the caller stops early
     return copy;
   }
   allocation.write(offset, chunk);
-  return Promise.resolve();
+  return undefined;
 }
-
 /** onProgress after each landed chunk, once per amount; a throwing callback is reported once and dropped. */
 function reporter(
   totalBytes: number,

@@ -1,0 +1,126 @@
+import {
+  type AllocationAttributes,
+  type Backend,
+  type BackendInfo,
+  type DeviceAllocation,
+  type DeviceInfo,
+  loadBackend,
+} from '@vramseal/cuda-ffi';
+import { MiB } from './helpers.js';
+
+/**
+ * Test doubles of the dependency (@vramseal/cuda-ffi), never of the manager: backends that present
+ * GPU facts this machine cannot produce, built on a real mock backend that does the actual work
+ * (allocation, copies, tree digests, fault injection, capacity).
+ */
+
+/**
+ * An explicit host-memory mock backend, whatever VRAMSEAL_BACKEND says: for tests whose facts only
+ * the mock has (device sizes, `injectAllocationFailure`, `memoryType: 'host'`, exact free memory
+ * without other processes on the device).
+ */
+export function mockBackend(devices: number[] = [256 * MiB]): Backend {
+  return loadBackend({
+    kind: 'mock',
+    mock: {
+      devices: devices.map((totalBytes, i) => ({ name: `mock-${i}`, totalBytes })),
+      digestThreads: 2,
+    },
+  });
+}
+
+export interface FakeGpuOptions {
+  /** Bytes per device (default one 256 MiB device). */
+  devices?: number[];
+  /** Whether each device reports itself integrated (default false: discrete GPUs). */
+  integrated?: boolean;
+  managedMemory?: boolean;
+  pageableMemoryAccess?: boolean;
+  /** What `attributes()` of every allocation says (default cudaMalloc memory). */
+  attributes?: AllocationAttributes;
+}
+
+export interface FakeGpu {
+  /** The backend to give the manager: kind 'cuda', devices as configured. */
+  readonly backend: Backend;
+  /** The mock underneath (its memInfo is the truth about what is allocated). */
+  readonly inner: Backend;
+  /** What `attributes()` reports from now on, for every allocation (live ones included). */
+  attributes: AllocationAttributes;
+  /** Every allocation handed out, in order. */
+  readonly allocations: DeviceAllocation[];
+}
+
+export const FAKE_GPU_NAME = 'NVIDIA H100 80GB HBM3 (fake)';
+
+/**
+ * A "cuda" backend over the mock: reports kind 'cuda', discrete (or integrated) devices with a
+ * compute capability and an nvidia-smi style uuid, and allocations whose pointer attributes are
+ * whatever the test says (default `{ memoryType: 'device', hostPointer: false }`).
+ */
+export function fakeGpu(options: FakeGpuOptions = {}): FakeGpu {
+  const inner = mockBackend(options.devices ?? [256 * MiB]);
+  const allocations: DeviceAllocation[] = [];
+  const memory: { attributes: AllocationAttributes } = {
+    attributes: options.attributes ?? { memoryType: 'device', hostPointer: false },
+  };
+  const uuids = Array.from({ length: inner.deviceCount() }, (_, i) =>
+    inner.deviceInfo(i).uuid.replace(/^MOCK-/, 'GPU-'),
+  );
+  const backend: Backend = {
+    kind: 'cuda',
+    isVramOnly: () => true,
+    deviceCount: () => inner.deviceCount(),
+    deviceInfo(device: number): DeviceInfo {
+      const info = inner.deviceInfo(device);
+      return {
+        ...info,
+        name: FAKE_GPU_NAME,
+        uuid: uuids[device]!,
+        computeCapability: '9.0',
+        integrated: options.integrated ?? false,
+        managedMemory: options.managedMemory ?? true,
+        pageableMemoryAccess: options.pageableMemoryAccess ?? false,
+        unifiedAddressing: true,
+        multiProcessorCount: 132,
+      };
+    },
+    memInfo: (device: number) => inner.memInfo(device),
+    allocate(device: number, bytes: number): DeviceAllocation {
+      const real = inner.allocate(device, bytes);
+      const wrapped = new Proxy(real, {
+        get(target, property) {
+          if (property === 'attributes') return () => ({ ...memory.attributes });
+          const value = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      allocations.push(wrapped);
+      return wrapped;
+    },
+    injectAllocationFailure: (device: number) => inner.injectAllocationFailure(device),
+    backendInfo(): BackendInfo {
+      return {
+        ...inner.backendInfo(),
+        kind: 'cuda',
+        selectedBecause: 'a fake GPU over the mock backend (tests)',
+        faultInjection: true,
+        cudaRuntimeVersion: '12.4',
+        cudaDriverVersion: '12.4',
+        cudaDeviceCount: inner.deviceCount(),
+        cudaUnavailable: null,
+      };
+    },
+  };
+  return {
+    backend,
+    inner,
+    allocations,
+    get attributes() {
+      return memory.attributes;
+    },
+    set attributes(value: AllocationAttributes) {
+      memory.attributes = value;
+    },
+  };
+}
