@@ -149,21 +149,6 @@ report(
   ' (target >= 0.8x)',
 );
 
-// 1b. the same bytes in a SharedArrayBuffer: the device copy runs on a worker thread
-const shared = new Uint8Array(new SharedArrayBuffer(SIZE));
-shared.set(data);
-const sealShared = await compare(
-  async () => manager.deallocate(await manager.sealModel(shared)),
-  () => sha256(shared),
-);
-report(
-  'sealModel, 256 MiB from a SharedArrayBuffer',
-  sealShared,
-  SIZE,
-  'node:crypto sha256 (one thread)',
-  ' (target >= 0.8x)',
-);
-
 // 2 and 3. verify, plain and deep
 const shard = await manager.sealModel(data, { shardId: 'bench-256' });
 const verify = await compare(

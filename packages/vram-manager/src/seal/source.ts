@@ -116,10 +116,10 @@ async function fileSource(path: string, declared: unknown, maxBytes: number): Pr
 }
 
 /**
- * Reads the file in CHUNK_BYTES pieces through three reused buffers: the next read is in flight
+ * Reads the file in CHUNK_BYTES pieces through two reused buffers: the next read is in flight
  * (on libuv's pool) while the caller copies and hashes the current piece. A buffer is read into
- * again two pieces later, so the caller must be done with a piece (its device copy settled)
- * before it asks for the piece after next. A file that shrinks or
+ * again when the caller asks for the next piece, so the caller must be done with a piece by then
+ * (the upload copies and hashes it synchronously). A file that shrinks or
  * grows while it is read is refused: the seal would not describe the file.
  */
 async function* readFileChunks(
@@ -127,10 +127,8 @@ async function* readFileChunks(
   path: string,
   byteLength: number,
 ): AsyncGenerator<Uint8Array> {
-  // Shared memory, so the device copy can run on a worker thread (see uploadAndDigest); these
-  // buffers are the manager's own and are never handed to anyone who could detach them. Three:
-  // one being read, one being copied to the device and hashed, one whose copy may still run.
-  const buffers = Array.from({ length: 3 }, () => Buffer.from(new SharedArrayBuffer(CHUNK_BYTES)));
+  // Two buffers: one being read (on libuv's pool) while the caller copies and hashes the other.
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
   const readAt = (index: number, position: number) => {
     const length = Math.min(CHUNK_BYTES, byteLength - position);
     return readFully(handle, buffers[index]!, length, position, path);

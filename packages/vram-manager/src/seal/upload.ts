@@ -40,14 +40,15 @@ export function segmentBytes(leafSize: number): number {
  * Streams `source` into `allocation` and measures both digests of the seal:
  * - the flat SHA-256 of the source's bytes, on the host, chunk by chunk;
  * - the tree root of what landed in device memory, computed there by the backend (CUDA kernel,
- *   or native threads on the mock) segment by segment as the segments land.
- * Chunks in a SharedArrayBuffer (the file reader's own buffers, or a caller's) are copied to the
- * device on a worker thread while the host hashes them, with one more copy in flight behind; other
- * chunks, which could be detached under a worker, are copied on this thread. Nothing is read
- * back, and the host holds no more than the source's few chunk buffers whatever the shard size.
+ *   or native threads on the mock) segment by segment as the segments land, while the host goes
+ *   on with the next chunks.
+ * Each chunk is copied to the device on this thread, then hashed. (Copying shared-memory chunks on
+ * a worker with cuda-ffi's writeAsync was measured slower on the 2-core mock: the copies queue
+ * behind the segment digests on libuv's pool; see the README's benchmarks.) Nothing is read back,
+ * and the host holds no more than the source's current chunk whatever the shard size.
  *
- * On any failure the copies and digests already started are awaited before the error is
- * rethrown, so the caller can free the allocation knowing nothing still touches it.
+ * On any failure the digests already started are awaited before the error is rethrown, so the
+ * caller can free the allocation knowing no digest still reads it.
  */
 export async function uploadAndDigest(
   allocation: DeviceAllocation,
@@ -62,65 +63,32 @@ export async function uploadAndDigest(
     root.catch(() => {}); // observed below; never an unhandled rejection if we stop early
     segmentRoots.push(root);
   };
-  let landed = 0; // bytes known to be in device memory
-  let digested = 0; // bytes handed to segment digests
-  let previous: { copy: Promise<void>; end: number } | undefined;
-  const settlePrevious = async () => {
-    if (previous === undefined) return;
-    await previous.copy;
-    landed = previous.end;
-    previous = undefined;
-    for (; landed - digested >= segment; digested += segment) digestSegment(digested, segment);
-  };
   const progress = reporter(source.byteLength, onProgress, onProgressError);
   let written = 0;
+  let digested = 0;
   try {
     for await (const chunk of source.chunks()) {
       signal?.throwIfAborted();
-      const copy = copyToDevice(allocation, written, chunk);
+      allocation.write(written, chunk);
       written += chunk.length;
+      for (; written - digested >= segment; digested += segment) digestSegment(digested, segment);
       hasher.update(chunk);
-      // The copy before this one must be done before the source may reuse its buffer (the file
-      // reader keeps three) and before its segment is digested.
-      await settlePrevious();
-      previous = { copy: copy ?? Promise.resolve(), end: written };
-      if (copy === undefined) await settlePrevious(); // copied on this thread: landed already
-      progress(landed);
+      progress(written);
     }
-    await settlePrevious();
-    progress(landed);
     signal?.throwIfAborted();
-    if (digested < landed) digestSegment(digested, landed - digested);
+    if (digested < written) digestSegment(digested, written - digested);
     const roots = await Promise.all(segmentRoots);
     return {
       digest: hasher.digest(),
       treeRoot: roots.length === 1 ? roots[0]! : merkleRoot(roots),
     };
   } catch (error) {
-    await previous?.copy.catch(() => {});
     await Promise.allSettled(segmentRoots);
     await source.close();
     throw error;
   }
 }
 
-/**
- * A device copy: on a worker thread for shared memory (the promise of its landing), on this
- * thread for anything else (undefined: landed on return).
- */
-function copyToDevice(
-  allocation: DeviceAllocation,
-  offset: number,
-  chunk: Uint8Array,
-): Promise<void> | undefined {
-  if (chunk.buffer instanceof SharedArrayBuffer) {
-    const copy = allocation.writeAsync(offset, chunk);
-    copy.catch(() => {}); // awaited by the caller; never unhandled if the caller stops early
-    return copy;
-  }
-  allocation.write(offset, chunk);
-  return undefined;
-}
 /** onProgress after each landed chunk, once per amount; a throwing callback is reported once and dropped. */
 function reporter(
   totalBytes: number,
