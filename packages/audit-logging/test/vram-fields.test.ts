@@ -209,7 +209,12 @@ const newOptionalFields: [LoggedEventType, string, unknown[], unknown[]][] = [
     ['seal refused and memory freed'],
     ['', 'freed\r\nforged', 'x'.repeat(1025), 'freed 0x7ffd5a3c1e20'],
   ],
-  ['policy_violation', 'shardId', ['shard-1', '0x1234abcd', 'ab'.repeat(32)], ['', 'a\u0000', 'x'.repeat(1025)]],
+  [
+    'policy_violation',
+    'shardId',
+    ['shard-1', '0x1234abcd', 'ab'.repeat(32)],
+    ['', 'a\u0000', 'x'.repeat(1025)],
+  ],
   ['integrity_violation', 'shardId', ['shard-1', '0x1234abcd'], ['', 'a\u0000', 'x'.repeat(1025)]],
   ['integrity_violation', 'workerId', ['worker-gpu-17'], ['', 'w\u2029', ['w']]],
   ['integrity_violation', 'gpuDevice', [0, 3], [-1, '3']],
