@@ -1,3 +1,6 @@
+import { mergeConfig } from 'vitest/config';
 import { packageTestConfig } from '../../vitest.shared.js';
 
-export default packageTestConfig('vram-manager');
+export default mergeConfig(packageTestConfig('vram-manager'), {
+  test: { setupFiles: ['test/setup.ts'] },
+});

@@ -14,11 +14,10 @@ import {
   verifyAttestation,
 } from '@vramseal/vram-manager';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FAKE_GPU_NAME, fakeGpu, mockBackend } from './fake-gpu.js';
 import {
   attestationKeys,
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -29,12 +28,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 const NONCE = 'verifier-nonce-7f3a9c21';
 const publicKey = attestationKeys.publicKey;
 

@@ -1,10 +1,9 @@
 import { validateEvent } from '@vramseal/audit-logging';
 import { type SealedShard, SHARD_ID_PATTERN, VramError } from '@vramseal/vram-manager';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeGpu } from './fake-gpu.js';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -15,12 +14,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 const HEX64 = 'ab'.repeat(32);
 const KEY_ID = '0123456789abcdef';
 

@@ -1,8 +1,7 @@
 import { VramError } from '@vramseal/vram-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mockBackend } from './fake-gpu.js';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -13,12 +12,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 describe('capacity queries', () => {
   it('totalVram / usedVram / availableVram per device and summed over devices', async () => {
     h = await harness({ backend: mockBackend([64 * MiB, 32 * MiB]) });
@@ -288,7 +281,7 @@ describe('capacity arguments and narration', () => {
     ["the string '0'", '0'],
     ['null', null],
   ])('a bad device index, %s, is INVALID_INPUT naming the device', async (_label, device) => {
-    h ??= await harness({ backend: mockBackend([MiB, MiB]) });
+    h = await harness({ backend: mockBackend([MiB, MiB]) });
     for (const query of [h.manager.totalVram, h.manager.usedVram, h.manager.availableVram]) {
       let thrown: unknown;
       try {

@@ -1,9 +1,8 @@
 import { sha256Hex } from '@vramseal/seal-crypto';
 import { type SealedShard, VramError } from '@vramseal/vram-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mockBackend } from './fake-gpu.js';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -14,12 +13,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 /** mulberry32: a small seeded PRNG, so a failing interleaving can be replayed from its seed. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -5,10 +5,9 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { merkleRoot, sha256Hex, treeLeafHashes } from '@vramseal/seal-crypto';
 import { type SealedShard, VramError } from '@vramseal/vram-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mockBackend } from './fake-gpu.js';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -20,12 +19,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 const MODEL_REF = 'org/llama-tp4@rev-a';
 const TOTAL = 4;
 

@@ -44,6 +44,19 @@ export function testBackend(devices: number[] = [256 * MiB]): Backend {
 }
 
 const made: string[] = [];
+const open = new Set<Harness>();
+
+/**
+ * Closes every harness a test opened and removes the temp dirs it made. Registered after each
+ * test of every file by test/setup.ts, so no test file repeats its own teardown.
+ */
+export async function closeTestResources(): Promise<void> {
+  for (const h of [...open]) {
+    open.delete(h);
+    await h.close();
+  }
+  cleanupTmp();
+}
 
 export function tmpDir(prefix = 'vram-manager-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -108,7 +121,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     ...rest,
     backend,
   });
-  return {
+  const h: Harness = {
     manager,
     backend,
     audit,
@@ -116,10 +129,13 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     narration,
     auditEvents: () => readAuditEvents(auditDir),
     async close() {
+      open.delete(h);
       await manager.close();
       await audit.close();
     },
   };
+  open.add(h);
+  return h;
 }
 
 /** The `event` of every record on disk, in order. */

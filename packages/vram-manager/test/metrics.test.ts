@@ -3,7 +3,6 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockBackend } from './fake-gpu.js';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -15,10 +14,7 @@ import {
 let h: Harness | undefined;
 const extra: VramManager[] = [];
 afterEach(async () => {
-  await h?.close();
-  h = undefined;
   for (const m of extra.splice(0)) await m.close();
-  cleanupTmp();
 });
 
 /** The samples of a Prometheus text exposition: `name{a="1",b="2"}` (labels sorted) -> value. */

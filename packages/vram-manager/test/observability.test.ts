@@ -5,10 +5,9 @@ import { EVENT_SCHEMAS, validateEvent } from '@vramseal/audit-logging';
 import { createNarrator, newCorrelationId, withCorrelation } from '@vramseal/narration-core';
 import { captureNarration } from '@vramseal/narration-core/testing';
 import { NARRATION_ACTOR, VramManager } from '@vramseal/vram-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   attestationKeys,
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -20,12 +19,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 /** A full life: seal, verify, deep verify, attest, deallocate, a failure, reset, close. */
 async function fullLife(harness: Harness): Promise<void> {
   const { manager } = harness;

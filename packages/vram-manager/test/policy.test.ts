@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FAKE_GPU_NAME, fakeGpu, mockBackend } from './fake-gpu.js';
 import {
   auditKey,
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -23,10 +22,7 @@ import {
 let h: Harness | undefined;
 const openLogs: AuditLogger[] = [];
 afterEach(async () => {
-  await h?.close();
-  h = undefined;
   for (const log of openLogs.splice(0)) await log.close();
-  cleanupTmp();
 });
 
 const policyEvents = (events: Record<string, unknown>[]) =>

@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, treeDigestSync } from '@vramseal/seal-crypto';
 import { type SealedShard, VramError } from '@vramseal/vram-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   chunked,
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -17,12 +16,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 function expectSealOf(shard: SealedShard, data: Uint8Array, leafSize = 65536): void {
@@ -59,7 +52,7 @@ describe('sealModel from memory', () => {
   it.each([1, 64, 65_536, 65_537, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 8 * MiB, 12 * MiB + 4096])(
     'the tree root of %i bytes equals seal-crypto treeDigestSync',
     async (bytes) => {
-      h ??= await harness();
+      h = await harness();
       const data = randomShard(bytes);
       expectSealOf(await h.manager.sealModel(data), data);
     },
@@ -357,7 +350,7 @@ describe('input validation', () => {
     [{ onProgress: 'yes' }, 'options.onProgress'],
     [{ signal: {} }, 'options.signal'],
   ])('refuses %j naming %s', async (options, argument) => {
-    h ??= await harness();
+    h = await harness();
     await expect(h.manager.sealModel(randomShard(10), options as never)).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       argument,

@@ -1,9 +1,8 @@
 import { type Backend, type DeviceAllocation, loadBackend } from '@vramseal/cuda-ffi';
 import { type SealedShard, VramError, VramManager } from '@vramseal/vram-manager';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  cleanupTmp,
   expectCleanObservability,
   type Harness,
   harness,
@@ -14,12 +13,6 @@ import {
 } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  cleanupTmp();
-});
-
 function failuresIn(harness: Harness) {
   return harness.auditEvents().filter((e) => e.type === 'seal_verification_failed');
 }
