@@ -141,6 +141,20 @@ void settle(Napi::Promise::Deferred& deferred, Fn&& body) {
   }
 }
 
+// Queues a worker and returns its promise. If queueing fails the worker is deleted, which
+// releases its pin or lease: work that never ran must not leave a range busy.
+template <typename Worker>
+Napi::Promise queue(Worker* worker) {
+  Napi::Promise promise = worker->promise();
+  try {
+    worker->Queue();
+  } catch (...) {
+    delete worker;
+    throw;
+  }
+  return promise;
+}
+
 // Digest of a pinned allocation on a libuv worker thread; the promise settles on the JS thread.
 class DigestWorker : public Napi::AsyncWorker {
  public:
@@ -440,15 +454,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     }
     vs::Backend::WriteLease lease =
         guarded(env, [&] { return backend_->lease_write(handle, offset, data.ElementLength()); });
-    auto* worker = new WriteWorker(env, std::move(lease), data);
-    Napi::Promise promise = worker->promise();
-    try {
-      worker->Queue();
-    } catch (...) {
-      delete worker;  // releases the lease: a copy that never ran must not leave the range busy
-      throw;
-    }
-    return promise;
+    return queue(new WriteWorker(env, std::move(lease), data));
   }
 
   Napi::Value TreeDigest(const Napi::CallbackInfo& info) {
@@ -465,15 +471,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     // promise settles the range cannot be written (writes elsewhere can), and free() cannot
     // release the memory.
     vs::Backend::Pin pin = guarded(env, [&] { return backend_->pin(handle, offset, length); });
-    auto* worker = new DigestWorker(env, std::move(pin), leaf_size);
-    Napi::Promise promise = worker->promise();
-    try {
-      worker->Queue();
-    } catch (...) {
-      delete worker;  // releases the pin: a digest that never ran must not leave the allocation busy
-      throw;
-    }
-    return promise;
+    return queue(new DigestWorker(env, std::move(pin), leaf_size));
   }
 
   Napi::Value LiveAllocations(const Napi::CallbackInfo& info) {

@@ -24,6 +24,7 @@ import {
   MiB,
   narrationOf,
   randomShard,
+  SEALED_SHARD_FIELDS,
   TOKEN,
 } from './helpers.js';
 
@@ -588,21 +589,7 @@ describe('what a statement holds', () => {
       'name',
       'uuid',
     ]);
-    expect(Object.keys(statement.shard).sort()).toEqual(
-      [
-        'digest',
-        'gpuDevice',
-        'keyId',
-        'leafSize',
-        'modelRef',
-        'sealedAt',
-        'shardId',
-        'shardIndex',
-        'totalShards',
-        'treeRoot',
-        'vramBytes',
-      ].sort(),
-    );
+    expect(Object.keys(statement.shard).sort()).toEqual([...SEALED_SHARD_FIELDS].sort());
     const json = JSON.stringify(statement);
     const utf8 = new TextEncoder();
     const sealKeyBytes = Buffer.from(

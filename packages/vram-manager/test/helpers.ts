@@ -24,6 +24,21 @@ export const sealKey = deriveKey(TOKEN, 'seal');
 export const attestationKeys = generateKeyPairSync('ed25519');
 export const MiB = 1024 * 1024;
 
+/** The fields of a SealedShard, exactly as issue and README name them (toJSON gives these). */
+export const SEALED_SHARD_FIELDS = [
+  'digest',
+  'gpuDevice',
+  'keyId',
+  'leafSize',
+  'modelRef',
+  'sealedAt',
+  'shardId',
+  'shardIndex',
+  'totalShards',
+  'treeRoot',
+  'vramBytes',
+];
+
 /**
  * The backend the suite runs against: the mock by default, the GPU when VRAMSEAL_BACKEND=cuda
  * (then a device must answer, or the suite fails loudly rather than pretending).
