@@ -405,6 +405,7 @@ export class VramManager {
   async #allocate(request: SealRequest): Promise<DeviceAllocation> {
     const { shardId, source } = request;
     const bytes = source.byteLength;
+    const started = performance.now();
     let outcome: Awaited<ReturnType<CapacityLedger['reserve']>>;
     try {
       outcome = await this.#capacity.reserve(request.device, bytes);
@@ -434,6 +435,7 @@ export class VramManager {
       target: shardId,
       shardId,
       device: allocation.device,
+      durationMs: performance.now() - started,
       human: say.allocate(shardId, bytes, allocation.device),
       context: { bytes },
     });
@@ -993,6 +995,7 @@ export class VramManager {
   /** Removes the shard from the books and frees it; audited and narrated. */
   #release(record: ShardRecord): void {
     const { shard, allocation } = record;
+    const started = performance.now();
     this.#shards.delete(shard.shardId);
     try {
       allocation.free();
@@ -1019,6 +1022,7 @@ export class VramManager {
       target: shard.shardId,
       shardId: shard.shardId,
       device: shard.gpuDevice,
+      durationMs: performance.now() - started,
       human: say.deallocate(shard.shardId, shard.vramBytes, shard.gpuDevice),
       context: { bytes: shard.vramBytes },
     });
@@ -1216,6 +1220,7 @@ export class VramManager {
 
   async #attest(shard: SealedShard, options: AttestOptions): Promise<AttestationStatement> {
     this.#assertServing('attest');
+    const started = performance.now();
     const privateKey = this.#config.attestationKey;
     if (privateKey === undefined) {
       throw new VramError(
@@ -1263,6 +1268,7 @@ export class VramManager {
       target: record.shard.shardId,
       shardId: record.shard.shardId,
       device: record.allocation.device,
+      durationMs: performance.now() - started,
       human: say.attest(record.shard.shardId, attributes.memoryType, info.name),
       context: { memory_type: attributes.memoryType, device_uuid: info.uuid },
     });
