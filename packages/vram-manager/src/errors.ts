@@ -17,6 +17,8 @@ export const VRAM_ERROR_CODES = {
   CONFIG_ERROR: { retriable: false, fatal: false },
   MANAGER_STOPPED: { retriable: false, fatal: false },
   ABORTED: { retriable: true, fatal: false },
+  SOURCE_UNREADABLE: { retriable: true, fatal: false },
+  DEVICE_ERROR: { retriable: false, fatal: true },
   AUDIT_UNAVAILABLE: { retriable: true, fatal: false },
 } as const satisfies Record<string, { retriable: boolean; fatal: boolean }>;
 
@@ -90,6 +92,11 @@ export class VramError extends Error {
 /** `INVALID_INPUT` naming the argument. */
 export function invalidInput(argument: string, message: string, cause?: unknown): VramError {
   return new VramError('INVALID_INPUT', message, { argument, cause });
+}
+
+/** `SOURCE_UNREADABLE`: the shard's bytes could not be read (retriable: the source may recover). */
+export function sourceUnreadable(message: string, cause?: unknown): VramError {
+  return new VramError('SOURCE_UNREADABLE', message, { argument: 'source', cause });
 }
 
 /** The error's own message, for wrapping foreign errors (never their stack or fields). */

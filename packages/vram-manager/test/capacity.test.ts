@@ -256,9 +256,18 @@ describe('allocation failures (cudaMalloc failing)', () => {
     await expectCleanObservability(h);
   });
 
-  it("a failure on the device 'auto' chose names that device", async () => {
+  it("with 'auto', a device whose cudaMalloc fails is skipped for the next one", async () => {
     h = await harness({ backend: mockBackend([16 * MiB, 64 * MiB]) });
     h.backend.injectAllocationFailure(1);
+    const shard = await h.manager.sealModel(randomShard(MiB), { shardId: 'auto-fallback' });
+    expect(shard.gpuDevice).toBe(0);
+    expect(h.manager.usedVram()).toBe(MiB);
+  });
+
+  it("when every device refuses, the failure names the device 'auto' chose first", async () => {
+    h = await harness({ backend: mockBackend([16 * MiB, 64 * MiB]) });
+    h.backend.injectAllocationFailure(1);
+    h.backend.injectAllocationFailure(0);
     const error = await h.manager
       .sealModel(randomShard(MiB), { shardId: 'auto-fail' })
       .catch((e) => e);

@@ -297,7 +297,7 @@ describe('interleaved seal / verify / deallocate', () => {
 });
 
 describe('close() while seals are in flight', () => {
-  it('waits for them; they reject MANAGER_STOPPED or resolve and are freed; memory returns to full', async () => {
+  it('aborts them: they reject MANAGER_STOPPED, their memory is freed, close completes without them', async () => {
     h = await harness({ backend: mockBackend([64 * MiB]) });
     const m = h.manager;
     const backend = h.backend;
@@ -335,18 +335,14 @@ describe('close() while seals are in flight', () => {
     await Promise.all(inFlight); // every one holds its memory and waits at the gate
     expect(m.usedVram(0)).toBe(27 * MiB);
 
-    let closed = false;
-    const closing = m.close().then(() => {
-      closed = true;
-    });
-    await yieldTurns(5);
-    expect(closed).toBe(false); // it waits for the seals in flight
+    // The streams stay stuck at the gate: close must not wait for them.
+    await m.close();
     expect(m.state).toBe('closed');
     await expect(m.sealModel(randomShard(10))).rejects.toMatchObject({ code: 'MANAGER_STOPPED' });
-    openGate();
-    await closing;
-    expect(settled).toHaveLength(6); // all settled before close resolved
+    await yieldTurns(5);
+    expect(settled).toHaveLength(6);
     for (const outcome of settled) expect(outcome).toMatch(/^rejected \d MANAGER_STOPPED$/);
+    openGate(); // let the stuck generators end
 
     expect(backend.memInfo(0).freeBytes).toBe(64 * MiB);
     expect(m.shards()).toEqual([]);

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { EVENT_SCHEMAS, validateEvent } from '@vramseal/audit-logging';
 import { createNarrator, newCorrelationId, withCorrelation } from '@vramseal/narration-core';
 import { captureNarration } from '@vramseal/narration-core/testing';
+import { HKDF_SALT, hkdfSha256, KEY_DERIVATION_LABELS } from '@vramseal/seal-crypto';
 import { NARRATION_ACTOR, VramManager } from '@vramseal/vram-manager';
 import { describe, expect, it } from 'vitest';
 import {
@@ -213,6 +214,19 @@ describe('secrets', () => {
   it('the worker token and key bytes appear nowhere: narration, audit files, errors, JSON, inspect', async () => {
     h = await harness();
     await fullLife(h);
+    const live = await h.manager.sealModel(randomShard(4096), { shardId: 'still-resident' });
+    await h.manager.attestVramResidency(live, { nonce: 'nonce-for-secrets-test' });
+    // The key bytes themselves, derived here the documented way (HKDF-SHA256, seal-crypto's
+    // salt and labels), so the test can look for them in every output.
+    const keyHex = (purpose: 'seal' | 'audit') =>
+      Buffer.from(
+        hkdfSha256(
+          new TextEncoder().encode(TOKEN),
+          new TextEncoder().encode(HKDF_SALT),
+          new TextEncoder().encode(KEY_DERIVATION_LABELS[purpose]),
+          32,
+        ),
+      ).toString('hex');
     const weak = await VramManager.create({
       workerToken: 'Zq9!x',
       workerId: 'w',
@@ -235,8 +249,11 @@ describe('secrets', () => {
         .map((s) => inspect(s, { showHidden: true, depth: 10 }) + JSON.stringify(s)),
       await h.manager.prometheusMetrics(),
     ];
+    expect(texts.some((t) => t.includes('still-resident'))).toBe(true);
     for (const text of texts) {
       expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain(keyHex('seal'));
+      expect(text).not.toContain(keyHex('audit'));
       expect(text).not.toContain('Zq9!x');
       expect(text).not.toContain(
         attestationKeys.privateKey

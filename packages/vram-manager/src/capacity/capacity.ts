@@ -62,8 +62,9 @@ export class CapacityLedger {
   /**
    * Reserves `bytes` on `device` (or on the device with the most available memory, for 'auto')
    * and allocates them, under that device's lock. Returns the allocation, or the shortfall of the
-   * best candidate. An allocation error (cudaMalloc failing) is thrown as AllocationRefused,
-   * naming the device; nothing stays reserved.
+   * best candidate. A device whose cudaMalloc fails is skipped for the next candidate ('auto');
+   * when no device allocates and one refused, that refusal is thrown (AllocationRefused, naming
+   * the device). Nothing stays reserved.
    */
   async reserve(
     device: number | 'auto',
@@ -71,16 +72,26 @@ export class CapacityLedger {
   ): Promise<{ allocation: DeviceAllocation } | { shortfall: CapacityShortfall }> {
     const candidates = device === 'auto' ? this.#byAvailability() : [device];
     let best: CapacityShortfall | undefined;
+    let refused: AllocationRefused | undefined;
     for (const candidate of candidates) {
-      const outcome = await this.#locks[candidate]!.runExclusive(() =>
-        this.#tryAllocate(candidate, bytes),
-      );
+      let outcome: DeviceAllocation | CapacityShortfall;
+      try {
+        outcome = await this.#locks[candidate]!.runExclusive(() =>
+          this.#tryAllocate(candidate, bytes),
+        );
+      } catch (error) {
+        // With 'auto', a device that refuses (cudaMalloc failed) is skipped for the next one.
+        if (!(error instanceof AllocationRefused)) throw error;
+        refused ??= error;
+        continue;
+      }
       if (outcome instanceof CapacityShortfall) {
         if (best === undefined || outcome.availableBytes > best.availableBytes) best = outcome;
         continue;
       }
       return { allocation: outcome };
     }
+    if (refused !== undefined) throw refused;
     return { shortfall: best! };
   }
 

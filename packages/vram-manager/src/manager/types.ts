@@ -55,6 +55,8 @@ export interface StopReason {
   shardId?: string;
   /** ms since the epoch. */
   at: number;
+  /** Failures that happened after this one while the manager was already stopped. */
+  laterFailures?: number;
 }
 
 /** One device as the `devices()` report shows it. */

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
-import { type Backend, CudaError, CudaFfiError, type DeviceAllocation } from '@vramseal/cuda-ffi';
+import { type Backend, CudaFfiError, type DeviceAllocation } from '@vramseal/cuda-ffi';
 import type { NarrationLevel } from '@vramseal/narration-core';
 import {
   type SealFields,
@@ -83,10 +83,18 @@ import type {
   StopReason,
   VerifyOptions,
 } from './types.js';
+import { ShardUsage } from './usage.js';
 
 interface ShardRecord {
-  readonly shard: SealedShard;
+  /** The object handed to the caller: its identity carries the signature. */
+  readonly issued: SealedShard;
+  /**
+   * The manager's own frozen copy of the sealed fields. The books, the audit and the narration use
+   * only this: a caller may change its SealedShard, never what the manager says it freed.
+   */
+  readonly shard: Readonly<SealedShardJSON>;
   readonly allocation: DeviceAllocation;
+  readonly usage: ShardUsage;
 }
 
 /** What verification found for a resident shard (used by verify and attest). */
@@ -96,14 +104,14 @@ interface CheckedShard {
   measuredRoot: Uint8Array;
 }
 
+/** A seal key id as seal-crypto makes them: 16 lowercase hex. */
+const KEY_ID = /^[0-9a-f]{16}$/;
+
 /**
  * Seals model shards in device memory, verifies them before every inference, and accounts for
  * capacity, the VRAM-only policy, attestation and metrics; every step is audited and narrated.
  * One manager per worker process (or per set of GPUs it owns). Create it with `VramManager.create`.
  */
-/** A seal key id as seal-crypto makes them: 16 lowercase hex. */
-const KEY_ID = /^[0-9a-f]{16}$/;
-
 export class VramManager {
   readonly #config: ResolvedConfig;
   readonly #backend: Backend;
@@ -115,8 +123,12 @@ export class VramManager {
   /** Shard ids being sealed now: taken, so two seals cannot race to the same id. */
   readonly #sealing = new Set<string>();
   readonly #operations = new Set<Promise<unknown>>();
+  /** One per seal in flight: a stop or close aborts them, so their memory is freed at once. */
+  readonly #sealAborts = new Set<AbortController>();
   #state: ManagerState = 'ready';
   #stoppedBecause: StopReason | undefined;
+  /** Counts every stopping failure, so a reset cannot clear one it did not record. */
+  #stopGeneration = 0;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -166,7 +178,12 @@ export class VramManager {
     const audit = new AuditTrail(config.audit, () => report.failed('audit'));
     const manager = new VramManager(config, backend, capacity, metrics, narration, audit);
     report.failed = (sink) => manager.#observabilityFailed(sink);
-    await manager.#start();
+    try {
+      await manager.#start();
+    } catch (error) {
+      metrics.unregister(); // the registry is free for the next attempt
+      throw error;
+    }
     return manager;
   }
 
@@ -175,7 +192,6 @@ export class VramManager {
     if (this.#config.vramOnly) {
       const integrated = integratedDeviceViolations(this.#backend);
       if (integrated.length > 0) {
-        this.#metrics.unregister();
         await this.#reportViolations(integrated, 'manager not created');
         throw policyError(integrated);
       }
@@ -252,7 +268,7 @@ export class VramManager {
 
   /** The shards resident now, in sealing order. */
   shards(): SealedShard[] {
-    return [...this.#shards.values()].map((record) => record.shard);
+    return [...this.#shards.values()].map((record) => record.issued);
   }
 
   // --- seal --------------------------------------------------------------------------------
@@ -270,13 +286,26 @@ export class VramManager {
     const started = performance.now();
     const request = await this.#sealRequest(source, options);
     const { shardId } = request;
+    // The seal listens to its caller's signal and to the manager's own: a stop or close aborts it.
+    const internal = new AbortController();
+    this.#sealAborts.add(internal);
+    const userSignal = request.options.signal;
+    const signal =
+      userSignal === undefined ? internal.signal : AbortSignal.any([internal.signal, userSignal]);
     try {
+      this.#assertServing('seal');
       const allocation = await this.#allocate(request);
       try {
+        signal.throwIfAborted();
         await this.#enforceResidency(allocation, shardId);
-        const shard = await this.#fillAndSign(allocation, request, started);
-        this.#shards.set(shardId, { shard, allocation });
-        return shard;
+        const issued = await this.#fillAndSign(allocation, request, started, signal);
+        this.#shards.set(shardId, {
+          issued,
+          shard: Object.freeze(issued.toJSON()),
+          allocation,
+          usage: new ShardUsage(),
+        });
+        return issued;
       } catch (error) {
         this.#freeAfterFailedSeal(allocation, shardId);
         throw error;
@@ -295,6 +324,7 @@ export class VramManager {
       });
       throw failure;
     } finally {
+      this.#sealAborts.delete(internal);
       this.#sealing.delete(shardId);
     }
   }
@@ -509,12 +539,13 @@ export class VramManager {
     allocation: DeviceAllocation,
     request: SealRequest,
     started: number,
+    signal: AbortSignal,
   ): Promise<SealedShard> {
     const { shardId, source } = request;
     const uploadStarted = performance.now();
     const digests = await uploadAndDigest(allocation, source, {
       leafSize: this.#config.leafSize,
-      signal: request.options.signal,
+      signal,
       onProgress: request.options.onProgress,
       onProgressError: (error) =>
         this.#say('warn', {
@@ -629,7 +660,7 @@ export class VramManager {
       type: 'integrity_violation',
       component: 'vram-manager',
       detail:
-        'the SHA-256 of the uploaded shard differs from expectedSha256; no seal was made and the memory was freed',
+        'the SHA-256 of the uploaded shard differs from expectedSha256; no seal was made, and its memory is freed',
       shardId,
       workerId: this.#config.workerId,
       gpuDevice: device,
@@ -684,19 +715,22 @@ export class VramManager {
       return new VramError(
         'ABORTED',
         'the seal was aborted by its signal; its memory was freed and nothing was sealed',
-        {
-          cause: signal?.reason ?? error,
-        },
+        { cause: signal?.reason ?? error },
       );
     }
-    if (error instanceof CudaError) {
+    if (error instanceof CudaFfiError) {
       return new VramError(
-        'CUDA_ALLOCATION_FAILED',
-        `a CUDA call failed while sealing: ${error.message}`,
+        'DEVICE_ERROR',
+        `the device failed while the shard was copied or hashed: ${error.message}`,
         { cause: error },
       );
     }
-    return new VramError('INVALID_INPUT', `the seal failed: ${messageOf(error)}`, { cause: error });
+    // The only foreign code a seal runs is its source (the caller's stream).
+    return new VramError(
+      'SOURCE_UNREADABLE',
+      `reading the shard's source failed: ${messageOf(error)}; its memory was freed, retry the seal`,
+      { cause: error, argument: 'source' },
+    );
   }
 
   // --- verify ------------------------------------------------------------------------------
@@ -815,12 +849,15 @@ export class VramManager {
       return fail('unknown_shard', presented, why);
     }
     // Deep: the flat digest is read back and hashed on this thread while the backend recomputes
-    // the tree root, so a deep verify costs about the flat digest, not the sum of both.
+    // the tree root, so a deep verify costs about the flat digest, not the sum of both. Both run
+    // as users of the shard: a deallocation waits for them before it frees the memory.
     const device = record.allocation.device;
-    const [tree, flat] = await Promise.allSettled([
-      record.allocation.treeDigest({ leafSize: fields.leafSize }),
-      deep ? flatDigest(record.allocation) : Promise.resolve(undefined),
-    ]);
+    const [tree, flat] = await record.usage.during(() =>
+      Promise.allSettled([
+        record.allocation.treeDigest({ leafSize: fields.leafSize }),
+        deep ? flatDigest(record.allocation) : Promise.resolve(undefined),
+      ]),
+    );
     if (tree.status === 'rejected') {
       const why = `the tree root could not be recomputed (${messageOf(tree.reason)})`;
       return fail('tree_root', presented, why, { device });
@@ -912,10 +949,32 @@ export class VramManager {
     );
   }
 
+  /**
+   * Stops serving: seals in flight are aborted (their memory freed), new seals and verifies are
+   * refused until reset. A failure while already stopped is counted too (see reset).
+   */
   #stop(reason: StopReason): void {
-    if (this.#state !== 'ready') return;
+    if (this.#state === 'closed') return;
+    this.#stopGeneration += 1;
+    if (this.#state === 'stopped') {
+      this.#stoppedBecause = {
+        ...this.#stoppedBecause!,
+        laterFailures: (this.#stoppedBecause!.laterFailures ?? 0) + 1,
+      };
+      return;
+    }
     this.#state = 'stopped';
     this.#stoppedBecause = reason;
+    this.#abortSeals(
+      new VramError(
+        'MANAGER_STOPPED',
+        'the manager stopped while this shard was being sealed; its memory was freed',
+      ),
+    );
+  }
+
+  #abortSeals(reason: VramError): void {
+    for (const controller of this.#sealAborts) controller.abort(reason);
   }
 
   /**
@@ -935,11 +994,8 @@ export class VramManager {
       });
       return;
     }
-    const stopped = this.#stoppedBecause;
-    const stoppedBecause =
-      stopped === undefined
-        ? undefined
-        : `${stopped.cause}${stopped.check ? ` (${stopped.check})` : ''}`;
+    const generation = this.#stopGeneration;
+    const stoppedBecause = describeStop(this.#stoppedBecause);
     const audited = await this.#audit.critical({
       type: 'vram_manager_reset',
       operator,
@@ -955,6 +1011,13 @@ export class VramManager {
       );
     }
     if (this.#state !== 'stopped') return; // closed meanwhile
+    if (this.#stopGeneration !== generation) {
+      // A failure happened while the reset was being recorded: this reset did not cover it.
+      throw new VramError(
+        'MANAGER_STOPPED',
+        `reset not applied: another failure (${describeStop(this.#stoppedBecause)}) happened while the reset was being recorded; investigate it and reset again`,
+      );
+    }
     this.#state = 'ready';
     this.#stoppedBecause = undefined;
     this.#say('warn', {
@@ -989,14 +1052,18 @@ export class VramManager {
         { shardId: shard.shardId },
       );
     }
-    this.#release(record);
+    await this.#release(record);
   }
 
-  /** Removes the shard from the books and frees it; audited and narrated. */
-  #release(record: ShardRecord): void {
+  /**
+   * Takes the shard off the books (no new verify can start on it), waits for the verifies and
+   * attestations still reading it, then frees it; audited and narrated.
+   */
+  async #release(record: ShardRecord): Promise<void> {
     const { shard, allocation } = record;
     const started = performance.now();
     this.#shards.delete(shard.shardId);
+    await record.usage.idle();
     try {
       allocation.free();
     } catch (error) {
@@ -1048,12 +1115,13 @@ export class VramManager {
   async #close(): Promise<void> {
     this.#state = 'closed';
     this.#stoppedBecause = undefined;
+    this.#abortSeals(closedError('seal'));
     while (this.#operations.size > 0) await Promise.allSettled([...this.#operations]);
     const failures: VramError[] = [];
     const count = this.#shards.size;
     for (const record of [...this.#shards.values()]) {
       try {
-        this.#release(record);
+        await this.#release(record);
       } catch (error) {
         failures.push(error as VramError);
       }
@@ -1165,6 +1233,7 @@ export class VramManager {
    * `policy.vramOnly`, a shard found outside device memory also stops the manager.
    */
   async enforceVramOnlyPolicy(): Promise<void> {
+    if (this.#state === 'closed') throw closedError('enforceVramOnlyPolicy');
     const violations = findViolations(this.#backend, this.#shards.values());
     if (violations.length === 0) return;
     const stop = this.#config.vramOnly && violations.some((v) => v.kind === 'host_memory');
@@ -1236,22 +1305,29 @@ export class VramManager {
       typeof shard === 'object' && shard !== null
         ? (shard as { shardId?: unknown }).shardId
         : undefined;
-    if (typeof id !== 'string' || !this.#shards.has(id)) {
+    const resident = typeof id === 'string' ? this.#shards.get(id) : undefined;
+    if (resident === undefined) {
       throw new VramError(
         'NOT_SEALED',
         `shard ${typeof id === 'string' ? escapeForRecord(id) : '(none)'} is not resident in this manager; seal it first`,
-        {
-          shardId: typeof id === 'string' ? id : undefined,
-        },
+        { shardId: typeof id === 'string' ? id : undefined },
       );
     }
-    const { record, measuredRoot } = await this.#checkResident(shard, { deep: false });
-    const info = this.#backend.deviceInfo(record.allocation.device);
-    const attributes = record.allocation.attributes();
+    // One user of the shard from the measurement to the pointer attributes: a deallocation
+    // waits, so the statement never describes memory that was freed halfway through.
+    const { record, measuredRoot, info, attributes } = await resident.usage.during(async () => {
+      const checked = await this.#checkResident(shard, { deep: false });
+      const allocation = checked.record.allocation;
+      return {
+        ...checked,
+        info: this.#backend.deviceInfo(allocation.device),
+        attributes: allocation.attributes(),
+      };
+    });
     const unsigned: Omit<AttestationStatement, 'signature'> = {
       format: ATTESTATION_FORMAT,
       version: 1,
-      shard: record.shard.toJSON(),
+      shard: { ...record.shard },
       device: {
         name: info.name,
         uuid: info.uuid,
@@ -1408,6 +1484,13 @@ export class VramManager {
   [inspect.custom](): string {
     return `VramManager ${inspect(this.toJSON())}`;
   }
+}
+
+/** "seal_verification_failed (tree_root), and 2 later failures" */
+function describeStop(reason: StopReason | undefined): string | undefined {
+  if (reason === undefined) return undefined;
+  const later = reason.laterFailures ?? 0;
+  return `${reason.cause}${reason.check ? ` (${reason.check})` : ''}${later > 0 ? `, and ${later} later failure(s)` : ''}`;
 }
 
 interface FailureFacts {

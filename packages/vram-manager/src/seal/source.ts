@@ -1,5 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { describeValue, invalidInput, messageOf } from '../errors.js';
+import { describeValue, invalidInput, messageOf, sourceUnreadable } from '../errors.js';
 import { checkInteger } from '../input/validate.js';
 
 /** What `sealModel` reads: bytes in memory, a file path, or a stream of chunks. */
@@ -148,8 +148,7 @@ async function* readFileChunks(
     }
     const extra = await handle.read(Buffer.alloc(1), 0, 1, byteLength);
     if (extra.bytesRead > 0) {
-      throw invalidInput(
-        'source',
+      throw sourceUnreadable(
         `model file ${JSON.stringify(path)} grew while it was being sealed; seal a file that does not change`,
       );
     }
@@ -171,15 +170,13 @@ async function readFully(
     try {
       ({ bytesRead } = await handle.read(buffer, done, length - done, position + done));
     } catch (error) {
-      throw invalidInput(
-        'source',
+      throw sourceUnreadable(
         `cannot read model file ${JSON.stringify(path)}: ${messageOf(error)}`,
         error,
       );
     }
     if (bytesRead === 0) {
-      throw invalidInput(
-        'source',
+      throw sourceUnreadable(
         `model file ${JSON.stringify(path)} shrank while it was being sealed (ended at byte ${position + done}); seal a file that does not change`,
       );
     }
@@ -208,7 +205,12 @@ function streamSource(
       iterator = stream[Symbol.asyncIterator]();
       let received = 0;
       while (true) {
-        const next = await iterator.next();
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          throw sourceUnreadable(`the source stream failed: ${messageOf(error)}`, error);
+        }
         if (next.done) break;
         const chunk = next.value;
         if (!(chunk instanceof Uint8Array)) {
@@ -239,7 +241,9 @@ function streamSource(
       }
     },
     async close() {
-      await iterator?.return?.().catch(() => {});
+      // Not awaited: a stream stalled inside its own await answers return() only when that
+      // await settles, which may be never.
+      iterator?.return?.().catch(() => {});
     },
   };
 }

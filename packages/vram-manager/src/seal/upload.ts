@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DeviceAllocation } from '@vramseal/cuda-ffi';
 import { createSha256, merkleRoot } from '@vramseal/seal-crypto';
 import type { ChunkSource } from './source.js';
@@ -66,27 +67,61 @@ export async function uploadAndDigest(
   const progress = reporter(source.byteLength, onProgress, onProgressError);
   let written = 0;
   let digested = 0;
+  const chunks = source.chunks()[Symbol.asyncIterator]();
   try {
-    for await (const chunk of source.chunks()) {
-      signal?.throwIfAborted();
+    while (true) {
+      // A source that stalls (a stream that never yields again) must not hold the seal: the
+      // abort wins the race, and the chunk it was waiting for is dropped.
+      const next = await untilAborted(chunks.next(), signal);
+      if (next.done) break;
+      const chunk = next.value;
       allocation.write(written, chunk);
       written += chunk.length;
       for (; written - digested >= segment; digested += segment) digestSegment(digested, segment);
       hasher.update(chunk);
       progress(written);
+      // Give the event loop a turn per chunk: a large upload from memory would otherwise run as
+      // one long chain of microtasks, starving timers, I/O and the abort itself.
+      await yieldToEventLoop();
     }
     signal?.throwIfAborted();
     if (digested < written) digestSegment(digested, written - digested);
     const roots = await Promise.all(segmentRoots);
+    signal?.throwIfAborted();
     return {
       digest: hasher.digest(),
       treeRoot: roots.length === 1 ? roots[0]! : merkleRoot(roots),
     };
   } catch (error) {
     await Promise.allSettled(segmentRoots);
+    // Not awaited: a stalled generator answers return() only when its pending step settles.
+    chunks.return?.().catch(() => {});
     await source.close();
     throw error;
   }
+}
+
+/** `pending`, unless `signal` aborts first (then its reason is thrown). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return pending;
+  if (signal.aborted) {
+    pending.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** onProgress after each landed chunk, once per amount; a throwing callback is reported once and dropped. */

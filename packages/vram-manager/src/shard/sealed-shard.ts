@@ -141,7 +141,7 @@ function isUint(value: unknown): value is number {
 }
 
 /** The seal resident under an id is the one presented: same fields, field for field. */
-export function sameSeal(resident: SealedShard, fields: SealFields): boolean {
+export function sameSeal(resident: Readonly<SealedShardJSON>, fields: SealFields): boolean {
   return (
     resident.gpuDevice === fields.device &&
     resident.vramBytes === fields.byteLength &&
