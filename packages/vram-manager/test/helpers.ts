@@ -61,6 +61,11 @@ export function testBackend(devices: number[] = [256 * MiB]): Backend {
 const made: string[] = [];
 const open = new Set<Harness>();
 
+/** How many harnesses are open (test/setup.ts checks none outlives its file). */
+export function openHarnesses(): number {
+  return open.size;
+}
+
 /**
  * Closes every harness a test opened and removes the temp dirs it made. Registered after each
  * test of every file by test/setup.ts, so no test file repeats its own teardown.
@@ -170,8 +175,9 @@ export function readAuditEvents(dir: string): Record<string, unknown>[] {
 
 /** The log verifies with the key, and the manager absorbed no narration or audit failure. */
 export async function expectCleanObservability(h: Harness): Promise<void> {
-  const metrics = await h.manager.prometheusMetrics().catch(() => '');
-  // After close() the metrics are gone from the registry; the other checks still apply.
+  expect(h.manager.observabilityFailures).toEqual({ narration: 0, audit: 0 });
+  const metrics = await h.manager.prometheusMetrics();
+  // After close() the metrics are gone from the registry; the count above still answers.
   if (metrics.includes('vram_observability_failures_total')) {
     expect(metrics).toMatch(/vram_observability_failures_total\{sink="narration"\} 0/);
     expect(metrics).toMatch(/vram_observability_failures_total\{sink="audit"\} 0/);

@@ -119,6 +119,7 @@ describe('narration', () => {
       /vram_observability_failures_total\{sink="narration"\} (\d+)/.exec(metrics)![1],
     );
     expect(failures).toBeGreaterThan(3);
+    expect(h.manager.observabilityFailures).toEqual({ narration: failures, audit: 0 });
   });
 });
 

@@ -127,6 +127,8 @@ export class VramManager {
   readonly #sealAborts = new Set<AbortController>();
   #state: ManagerState = 'ready';
   #stoppedBecause: StopReason | undefined;
+  /** Narration and audit writes that failed while the operations went on. */
+  readonly #observability = { narration: 0, audit: 0 };
   /** Counts every stopping failure, so a reset cannot clear one it did not record. */
   #stopGeneration = 0;
   #closing: Promise<void> | undefined;
@@ -264,6 +266,14 @@ export class VramManager {
   /** The public half of `attestationKey`, for verifiers; undefined without one. */
   get attestationPublicKey(): KeyObject | undefined {
     return this.#config.attestationPublicKey;
+  }
+
+  /**
+   * How many narration and audit writes failed since the manager was created (the operations went
+   * on; see vram_observability_failures_total). For health checks; still answers after close().
+   */
+  get observabilityFailures(): { narration: number; audit: number } {
+    return { ...this.#observability };
   }
 
   /** The shards resident now, in sealing order. */
@@ -1454,6 +1464,7 @@ export class VramManager {
   }
 
   #observabilityFailed(sink: 'narration' | 'audit'): void {
+    this.#observability[sink] += 1;
     this.#metrics.observabilityFailed(sink);
     if (sink === 'audit') {
       this.#say('error', {
