@@ -21,7 +21,7 @@ import {
 } from '@vramseal/seal-crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ascii, flipBit, hex, readVectors, toHex } from './helpers.js';
+import { ascii, flipBit, hex, ReferenceLayout, readVectors, toHex } from './helpers.js';
 
 interface AttestationVector {
   fields: {
@@ -98,41 +98,40 @@ function sampleFields(overrides: Partial<AttestationFields> = {}): AttestationFi
 
 /** The README's byte table, written out independently of the encoder. */
 function layoutFromReadme(f: AttestationFields): Uint8Array {
-  const parts: number[] = [];
-  const u = (value: bigint, bytes: number) => {
-    for (let i = bytes - 1; i >= 0; i--) parts.push(Number((value >> BigInt(8 * i)) & 0xffn));
-  };
-  const lengthPrefixed = (b: Uint8Array) => {
-    u(BigInt(b.length), 4);
-    parts.push(...b);
-  };
-  const str = (s: string) => lengthPrefixed(ascii(s));
-  parts.push(...ascii('vramseal/attestation-payload'), 0x00);
-  u(1n, 2);
-  lengthPrefixed(encodeSealPayload(f.seal));
-  str(f.deviceName);
-  str(f.deviceUuid);
-  str(f.computeCapability);
-  str(f.memoryType);
-  parts.push(...f.measuredTreeRoot);
-  lengthPrefixed(f.nonce);
-  u(BigInt(f.attestedAt), 8);
-  return new Uint8Array(parts);
+  return new ReferenceLayout()
+    .raw(ascii('vramseal/attestation-payload'))
+    .uint(0, 1)
+    .uint(1, 2)
+    .prefixed(encodeSealPayload(f.seal))
+    .str(f.deviceName)
+    .str(f.deviceUuid)
+    .str(f.computeCapability)
+    .str(f.memoryType)
+    .raw(f.measuredTreeRoot)
+    .prefixed(f.nonce)
+    .uint(f.attestedAt, 8)
+    .finish();
 }
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+/** Valid values of every seal field (shardIndex alone: it must also be < totalShards). */
+const sealArbs = {
+  keyId: fc.stringMatching(/^[0-9a-f]{16}$/),
+  shardId: fc.string({ minLength: 1, maxLength: 30 }),
+  device: fc.integer({ min: 0, max: 0xffff_ffff }),
+  byteLength: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  digest: bytes32,
+  treeRoot: bytes32,
+  leafSize: fc.integer({ min: 6, max: 30 }).map((bits) => 2 ** bits),
+  sealedAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  modelRef: fc.string({ maxLength: 30 }),
+  shardIndex: fc.nat(),
+  totalShards: fc.integer({ min: 1, max: 0xffff_ffff }),
+} satisfies Record<keyof SealFields, fc.Arbitrary<unknown>>;
+const { shardIndex: _index, ...independent } = sealArbs;
 const sealArb: fc.Arbitrary<SealFields> = fc
   .record({
-    keyId: fc.stringMatching(/^[0-9a-f]{16}$/),
-    shardId: fc.string({ minLength: 1, maxLength: 30 }),
-    device: fc.integer({ min: 0, max: 0xffff_ffff }),
-    byteLength: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-    digest: bytes32,
-    treeRoot: bytes32,
-    leafSize: fc.integer({ min: 6, max: 30 }).map((bits) => 2 ** bits),
-    sealedAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-    modelRef: fc.string({ maxLength: 30 }),
-    totalShards: fc.integer({ min: 1, max: 0xffff_ffff }),
+    ...independent,
     shardFraction: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
   })
   .map(({ shardFraction, ...rest }) => ({
@@ -153,19 +152,6 @@ const topArbs = {
 const fieldsArb: fc.Arbitrary<AttestationFields> = fc.record({ seal: sealArb, ...topArbs });
 
 type FieldPath = keyof Omit<AttestationFields, 'seal'> | `seal.${keyof SealFields}`;
-const sealArbs: Record<keyof SealFields, fc.Arbitrary<unknown>> = {
-  keyId: fc.stringMatching(/^[0-9a-f]{16}$/),
-  shardId: fc.string({ minLength: 1, maxLength: 30 }),
-  device: fc.integer({ min: 0, max: 0xffff_ffff }),
-  byteLength: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  digest: bytes32,
-  treeRoot: bytes32,
-  leafSize: fc.integer({ min: 6, max: 30 }).map((bits) => 2 ** bits),
-  sealedAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  modelRef: fc.string({ maxLength: 30 }),
-  shardIndex: fc.nat(),
-  totalShards: fc.integer({ min: 1, max: 0xffff_ffff }),
-};
 const allPaths: FieldPath[] = [
   ...(Object.keys(topArbs) as (keyof typeof topArbs)[]),
   ...(Object.keys(sealArbs) as (keyof SealFields)[]).map((f) => `seal.${f}` as const),

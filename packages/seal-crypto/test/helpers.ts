@@ -39,3 +39,37 @@ export function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   copy[Math.floor(bit / 8) % copy.length]! ^= 1 << (bit % 8);
   return copy;
 }
+
+/**
+ * The README byte tables' primitives, written out independently of the encoder: big-endian
+ * integers and u32-length-prefixed byte strings. Tests build the expected payloads with it.
+ */
+export class ReferenceLayout {
+  readonly #bytes: number[] = [];
+
+  /** An unsigned big-endian integer of `width` bytes. */
+  uint(value: number | bigint, width: number): this {
+    const v = BigInt(value);
+    for (let i = width - 1; i >= 0; i--) this.#bytes.push(Number((v >> BigInt(8 * i)) & 0xffn));
+    return this;
+  }
+
+  raw(bytes: Uint8Array): this {
+    this.#bytes.push(...bytes);
+    return this;
+  }
+
+  /** u32 length, then the bytes. */
+  prefixed(bytes: Uint8Array): this {
+    return this.uint(bytes.length, 4).raw(bytes);
+  }
+
+  /** A string as the payloads write it: u32 byte length, then UTF-8. */
+  str(text: string): this {
+    return this.prefixed(new TextEncoder().encode(text));
+  }
+
+  finish(): Uint8Array {
+    return new Uint8Array(this.#bytes);
+  }
+}

@@ -16,7 +16,7 @@ import {
 } from '@vramseal/seal-crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ascii, flipBit, toHex } from './helpers.js';
+import { ascii, flipBit, ReferenceLayout, toHex } from './helpers.js';
 
 const key = deriveKey('wrk-0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4', 'seal');
 const otherKey = deriveKey('wrk-0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b5', 'seal');
@@ -40,28 +40,22 @@ function sampleFields(overrides: Partial<SealFields> = {}): SealFields {
 
 /** The README's byte layout, written out independently of the encoder. */
 function layoutFromReadme(f: SealFields): Uint8Array {
-  const parts: number[] = [];
-  const u = (value: bigint, bytes: number) => {
-    for (let i = bytes - 1; i >= 0; i--) parts.push(Number((value >> BigInt(8 * i)) & 0xffn));
-  };
-  const str = (s: string) => {
-    const b = ascii(s);
-    u(BigInt(b.length), 4);
-    parts.push(...b);
-  };
-  parts.push(...ascii('vramseal/seal-payload'), 0x00);
-  u(1n, 2);
-  str(f.keyId);
-  str(f.shardId);
-  u(BigInt(f.device), 4);
-  u(BigInt(f.byteLength), 8);
-  parts.push(...f.digest, ...f.treeRoot);
-  u(BigInt(f.leafSize), 4);
-  u(BigInt(f.sealedAt), 8);
-  str(f.modelRef);
-  u(BigInt(f.shardIndex), 4);
-  u(BigInt(f.totalShards), 4);
-  return new Uint8Array(parts);
+  return new ReferenceLayout()
+    .raw(ascii('vramseal/seal-payload'))
+    .uint(0, 1)
+    .uint(1, 2)
+    .str(f.keyId)
+    .str(f.shardId)
+    .uint(f.device, 4)
+    .uint(f.byteLength, 8)
+    .raw(f.digest)
+    .raw(f.treeRoot)
+    .uint(f.leafSize, 4)
+    .uint(f.sealedAt, 8)
+    .str(f.modelRef)
+    .uint(f.shardIndex, 4)
+    .uint(f.totalShards, 4)
+    .finish();
 }
 
 const fieldsArb: fc.Arbitrary<SealFields> = fc
