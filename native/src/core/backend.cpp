@@ -120,23 +120,9 @@ Backend::WriteLease Backend::lease_write(uint64_t handle, uint64_t offset, uint6
 
 Backend::WriteLease::WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset,
                                 uint64_t length)
-    : allocation_(std::move(allocation)),
-      offset_(offset),
-      length_(length),
-      // An empty write touches nothing, so it registers nothing (as a synchronous write).
-      ticket_(length == 0 ? 0 : allocation_->locks.begin_write(offset, length, "writeAsync")) {}
-
-Backend::WriteLease::WriteLease(WriteLease&& other) noexcept
-    : allocation_(std::move(other.allocation_)),
-      offset_(other.offset_),
-      length_(other.length_),
-      ticket_(other.ticket_) {
-  other.ticket_ = 0;
-}
-
-Backend::WriteLease::~WriteLease() {
-  if (allocation_ && ticket_ != 0) allocation_->locks.release(ticket_);
-}
+    // An empty write touches nothing, so it registers nothing (as a synchronous write).
+    : RangeHold(allocation, offset, length,
+                length == 0 ? 0 : allocation->locks.begin_write(offset, length, "writeAsync")) {}
 
 void Backend::WriteLease::copy_from(const uint8_t* data) const {
   if (length_ > 0) allocation_->memory->write(offset_, data, length_);
@@ -153,13 +139,11 @@ Backend::Pin Backend::pin(uint64_t handle, uint64_t offset, std::optional<uint64
   return Pin(std::move(allocation), offset, n);
 }
 
-Backend::Pin::Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length)
-    : allocation_(std::move(allocation)),
-      offset_(offset),
-      length_(length),
-      ticket_(allocation_->locks.pin(offset, length)) {}
+Backend::RangeHold::RangeHold(std::shared_ptr<Allocation> allocation, uint64_t offset,
+                              uint64_t length, RangeLocks::Ticket ticket)
+    : allocation_(std::move(allocation)), offset_(offset), length_(length), ticket_(ticket) {}
 
-Backend::Pin::Pin(Pin&& other) noexcept
+Backend::RangeHold::RangeHold(RangeHold&& other) noexcept
     : allocation_(std::move(other.allocation_)),
       offset_(other.offset_),
       length_(other.length_),
@@ -167,9 +151,12 @@ Backend::Pin::Pin(Pin&& other) noexcept
   other.ticket_ = 0;
 }
 
-Backend::Pin::~Pin() {
+Backend::RangeHold::~RangeHold() {
   if (allocation_ && ticket_ != 0) allocation_->locks.release(ticket_);
 }
+
+Backend::Pin::Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length)
+    : RangeHold(allocation, offset, length, allocation->locks.pin(offset, length)) {}
 
 Digest Backend::Pin::tree_digest(uint64_t leaf_size) const {
   check_leaf_size(leaf_size);

@@ -47,49 +47,50 @@ class Backend {
   void fail_next_allocation(int64_t device);
   size_t live_allocations() const { return table_.live_count(); }
 
-  // Keeps an allocation alive, and the byte range [offset, offset + length) of it unwritable,
-  // while a digest reads that range (possibly on a worker thread); released by the destructor.
-  // Writes outside the range go ahead. Move-only.
-  class Pin {
+  // An allocation kept alive, with one byte range of it registered in its RangeLocks, until
+  // destroyed: the part a Pin and a WriteLease share. Move-only; a moved-from hold releases
+  // nothing.
+  class RangeHold {
    public:
-    Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
-    Pin(Pin&& other) noexcept;
-    Pin(const Pin&) = delete;
-    Pin& operator=(const Pin&) = delete;
-    Pin& operator=(Pin&&) = delete;
-    ~Pin();
-    // sha256-tree-v1 root of the pinned range as a tree of its own. Checks the leaf size and
-    // that the range starts on a leaf boundary (INVALID_ARGUMENT).
-    Digest tree_digest(uint64_t leaf_size) const;
+    RangeHold(RangeHold&& other) noexcept;
+    RangeHold(const RangeHold&) = delete;
+    RangeHold& operator=(const RangeHold&) = delete;
+    RangeHold& operator=(RangeHold&&) = delete;
+    ~RangeHold();
     uint64_t offset() const { return offset_; }
     uint64_t length() const { return length_; }
 
-   private:
+   protected:
+    // `ticket` is the registration of [offset, offset + length) in allocation->locks (0: none).
+    RangeHold(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length,
+              RangeLocks::Ticket ticket);
     std::shared_ptr<Allocation> allocation_;
     uint64_t offset_;
     uint64_t length_;
-    RangeLocks::Ticket ticket_;
-  };
-  // Keeps an allocation alive, and [offset, offset + length) of it registered as being written,
-  // while a worker thread copies into that range (writeAsync): a digest of an overlapping range
-  // is refused meanwhile, and free() cannot release the memory under the copy. Move-only.
-  class WriteLease {
-   public:
-    WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
-    WriteLease(WriteLease&& other) noexcept;
-    WriteLease(const WriteLease&) = delete;
-    WriteLease& operator=(const WriteLease&) = delete;
-    WriteLease& operator=(WriteLease&&) = delete;
-    ~WriteLease();
-    // Copies `length` bytes from `data` to the leased range. May run on any thread.
-    void copy_from(const uint8_t* data) const;
-    uint64_t length() const { return length_; }
 
    private:
-    std::shared_ptr<Allocation> allocation_;
-    uint64_t offset_;
-    uint64_t length_;
     RangeLocks::Ticket ticket_;
+  };
+
+  // Keeps an allocation alive, and the byte range [offset, offset + length) of it unwritable,
+  // while a digest reads that range (possibly on a worker thread). Writes outside the range go
+  // ahead.
+  class Pin : public RangeHold {
+   public:
+    Pin(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
+    // sha256-tree-v1 root of the pinned range as a tree of its own. Checks the leaf size and
+    // that the range starts on a leaf boundary (INVALID_ARGUMENT).
+    Digest tree_digest(uint64_t leaf_size) const;
+  };
+
+  // Keeps an allocation alive, and [offset, offset + length) of it registered as being written,
+  // while a worker thread copies into that range (writeAsync): a digest of an overlapping range
+  // is refused meanwhile, and free() cannot release the memory under the copy.
+  class WriteLease : public RangeHold {
+   public:
+    WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
+    // Copies `length` bytes from `data` to the leased range. May run on any thread.
+    void copy_from(const uint8_t* data) const;
   };
   // Checks the range (OUT_OF_BOUNDS) and registers the write (ALLOCATION_BUSY when a digest has
   // pinned an overlapping range), on the calling thread, before any copy is queued.
