@@ -37,7 +37,7 @@ export {
   type LoggedEventType,
   type Severity,
 } from './events/schema.js';
-export { MAX_FIELD_BYTES, validateEvent } from './events/validate.js';
+export { MAX_FIELD_BYTES, validateEvent, validateField } from './events/validate.js';
 export { AuditLogger, type AuditReceipt } from './logger/audit-logger.js';
 export type { AuditLoggerOptions, Durability } from './logger/options.js';
 export {

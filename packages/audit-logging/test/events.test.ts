@@ -7,6 +7,7 @@ import {
   MAX_FIELD_BYTES,
   tokenFingerprint,
   validateEvent,
+  validateField,
 } from '@vramseal/audit-logging';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -225,4 +226,34 @@ describe('log injection defences', () => {
     event.shardId = 'changed';
     expect(clean).toMatchObject({ shardId: 'shard-1' });
   });
+});
+
+describe('validateField: one value against one field kind, as emit checks it', () => {
+  it.each([
+    ['name', 'sha256:' + 'ab'.repeat(32)],
+    ['name', '0x1234abcd'],
+    ['text', 'plain words'],
+    ['uint', 7],
+    ['sha256', 'cd'.repeat(32)],
+    [['granted', 'revoked'], 'revoked'],
+  ] as const)('accepts a valid %j value', (kind, value) => {
+    expect(() => validateField('f', kind, value)).not.toThrow();
+  });
+
+  it.each([
+    ['name', 'a\u0000b'],
+    ['name', ''],
+    ['name', 'x'.repeat(1025)],
+    ['text', '0x7ffd5a3c1e20'],
+    ['uint', -1],
+    [['granted', 'revoked'], 'maybe'],
+  ] as const)(
+    'refuses an invalid %j value, naming the field and not echoing the value',
+    (kind, value) => {
+      const error = rejection(() => validateField('modelRef', kind, value));
+      expect(error).toBeInstanceOf(AuditValidationError);
+      expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'modelRef' });
+      if (typeof value === 'string' && value.length > 3) expect(error.message).not.toContain(value);
+    },
+  );
 });

@@ -101,7 +101,12 @@ function wrongKind(field: string, kind: FieldKind, value: unknown): AuditValidat
   );
 }
 
-function checkField(field: string, kind: FieldKind, value: unknown): void {
+/**
+ * Checks one value against a field kind, as `emit` does for every field: throws
+ * AuditValidationError naming `field` (the value itself is never echoed). Exported so that code
+ * which accepts ids or text it will later audit can refuse, up front, what the log would refuse.
+ */
+export function validateField(field: string, kind: FieldKind, value: unknown): void {
   if (typeof kind !== 'string') {
     if (typeof value !== 'string' || !kind.includes(value)) throw wrongKind(field, kind, value);
     return;
@@ -223,7 +228,7 @@ export function validateEvent(
         `event "${type}" is missing required field "${field}" (${kindLabel(kind)})`,
       );
     }
-    checkField(field, kind, value);
+    validateField(field, kind, value);
     clean[field] = value;
   }
   for (const field in record) {
@@ -237,7 +242,7 @@ export function validateEvent(
       );
     }
     if (record[field] === undefined) continue;
-    checkField(field, kind, record[field]);
+    validateField(field, kind, record[field]);
     clean[field] = record[field];
   }
   return clean as LoggedEvent;
