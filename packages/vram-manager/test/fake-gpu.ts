@@ -2,6 +2,7 @@ import {
   type AllocationAttributes,
   type Backend,
   type BackendInfo,
+  CudaError,
   type DeviceAllocation,
   type DeviceInfo,
   loadBackend,
@@ -123,4 +124,62 @@ export function fakeGpu(options: FakeGpuOptions = {}): FakeGpu {
       memory.attributes = value;
     },
   };
+}
+
+/** What a `faultyBackend` makes fail: each a function the test can switch on and off. */
+export interface DeviceFaults {
+  /** treeDigest of any allocation rejects with a CUDA error (the kernel failed). */
+  digest: boolean;
+  /** read() throws a CUDA error (a device-to-host copy failed). */
+  read: boolean;
+  /** free() throws a CUDA error (cudaFree failed); the handle is gone all the same. */
+  free: boolean;
+}
+
+/**
+ * A mock backend whose allocations fail the way a sick GPU does, on demand: the CUDA errors that
+ * the mock itself never produces (kernel, copy and cudaFree failures). The work is the mock's.
+ */
+export function faultyBackend(devices: number[] = [64 * MiB]): {
+  backend: Backend;
+  faults: DeviceFaults;
+} {
+  const inner = mockBackend(devices);
+  const faults: DeviceFaults = { digest: false, read: false, free: false };
+  const fail = (operation: string) =>
+    new CudaError(
+      'cudaErrorIllegalAddress',
+      operation,
+      `${operation} failed: an illegal memory access was encountered (fake)`,
+    );
+  const backend = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'allocate') {
+        return (device: number, bytes: number) => {
+          const real = target.allocate(device, bytes);
+          return new Proxy(real, {
+            get(allocation, name) {
+              if (name === 'treeDigest' && faults.digest)
+                return async () => Promise.reject(fail('treeDigestKernel'));
+              if (name === 'read' && faults.read)
+                return () => {
+                  throw fail('cudaMemcpy');
+                };
+              if (name === 'free' && faults.free) {
+                return () => {
+                  allocation.free();
+                  throw fail('cudaFree');
+                };
+              }
+              const value = Reflect.get(allocation, name, allocation);
+              return typeof value === 'function' ? value.bind(allocation) : value;
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { backend, faults };
 }

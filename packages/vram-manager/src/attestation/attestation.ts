@@ -5,6 +5,7 @@ import {
   timingSafeEqual,
   verifyAttestationSignature,
 } from '@vramseal/seal-crypto';
+import { LOWER_SHA256_HEX } from '../input/validate.js';
 import { type SealedShardJSON, sealFieldsOf } from '../shard/sealed-shard.js';
 
 /** The format name every statement carries, so a verifier never mistakes another document for one. */
@@ -76,7 +77,6 @@ export function attestationFieldsOf(
   };
 }
 
-const HEX_32 = /^[0-9a-f]{64}$/;
 const HEX = /^(?:[0-9a-f]{2})+$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -185,7 +185,7 @@ function parseStatement(input: unknown): AttestationStatement | string {
   for (const name of ['name', 'uuid', 'computeCapability', 'memoryType'] as const) {
     if (typeof device[name] !== 'string') return `device.${name} is not a string`;
   }
-  if (typeof s.measuredTreeRoot !== 'string' || !HEX_32.test(s.measuredTreeRoot))
+  if (typeof s.measuredTreeRoot !== 'string' || !LOWER_SHA256_HEX.test(s.measuredTreeRoot))
     return 'measuredTreeRoot is not 64 hex';
   if (typeof s.nonce !== 'string' || !HEX.test(s.nonce)) return 'nonce is not hex';
   if (typeof s.signature !== 'string' || !BASE64.test(s.signature))

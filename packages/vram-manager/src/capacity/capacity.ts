@@ -119,3 +119,8 @@ export class CapacityLedger {
     return devices.map((d) => d.index);
   }
 }
+
+/** The backend's device indexes, 0..count-1. */
+export function deviceIndexes(backend: Backend): number[] {
+  return Array.from({ length: backend.deviceCount() }, (_, i) => i);
+}

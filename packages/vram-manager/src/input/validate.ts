@@ -1,4 +1,5 @@
-import { describeValue, invalidInput } from '../errors.js';
+import { validateField } from '@vramseal/audit-logging';
+import { describeValue, invalidInput, messageOf } from '../errors.js';
 
 /**
  * The manager's input rules, in one place. Every string it accepts here is also accepted by the
@@ -12,17 +13,18 @@ export const SHARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 /** Worker ids also allow dots and colons (`gpu-17.example:0`). */
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,256}$/;
 
-/**
- * Characters no id, reference or operator text may hold: controls (NUL, CR, LF, ESC...), format
- * characters (bidi overrides, zero-width), lone surrogates, line/paragraph separators. They would
- * let a value forge or hide log lines.
- */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-
-/** The longest model ref / operator text, in UTF-8 bytes (the audit log's field limit). */
-export const MAX_TEXT_BYTES = 1024;
-
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** A SHA-256 as the manager writes it: 64 lowercase hex. */
+export const LOWER_SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** A seal key id as seal-crypto makes them: 16 lowercase hex. */
+export const KEY_ID = /^[0-9a-f]{16}$/;
+
+/** A non-negative safe integer (sizes, indexes, times). */
+export function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
 
 /** True when an id tries to name a path: separators, parent references or a NUL. */
 export function looksLikePathTraversal(id: string): boolean {
@@ -48,51 +50,29 @@ function whyIdIsBad(value: string): string {
   if (value.length > 256) return ', which is too long';
   if (value.includes('\u0000')) return ' holding a NUL byte';
   if (looksLikePathTraversal(value)) return ' that looks like a path';
-  if (UNPRINTABLE.test(value)) return ' holding a control or invisible character';
   return ' holding other characters';
 }
 
+/**
+ * A model ref: empty (none), or what the audit log accepts in a `name` field (printable,
+ * 1..1024 UTF-8 bytes; `sha256:<hex>` allowed). The audit log's own check decides, so there is one
+ * definition of a printable name and every accepted ref can be recorded.
+ */
 export function checkModelRef(value: unknown, argument = 'options.modelRef'): string {
-  if (value === undefined) return '';
-  return checkText(
-    value,
-    argument,
-    'a model reference such as "meta-llama/Llama-3-8B@main" or "sha256:<hex>"',
-    {
-      allowEmpty: true,
-    },
-  );
-}
-
-/** Printable text (1..1024 UTF-8 bytes unless allowEmpty): model refs, operators, reasons. */
-export function checkText(
-  value: unknown,
-  argument: string,
-  example: string,
-  { allowEmpty = false }: { allowEmpty?: boolean } = {},
-): string {
+  if (value === undefined || value === '') return '';
   if (typeof value !== 'string') {
-    throw invalidInput(argument, `${argument} must be ${example}, got ${describeValue(value)}`);
-  }
-  if (value.length === 0 && !allowEmpty) {
-    throw invalidInput(argument, `${argument} must not be empty; give ${example}`);
-  }
-  const bad = UNPRINTABLE.exec(value);
-  if (bad) {
-    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     throw invalidInput(
       argument,
-      `${argument} holds the control or invisible character U+${code} at index ${bad.index}; give ${example}`,
+      `${argument} must be a model reference such as "meta-llama/Llama-3-8B@main" or "sha256:<hex>", got ${describeValue(value)}`,
     );
   }
-  if (value.trim() !== value || (value.length > 0 && value.trim().length === 0)) {
-    throw invalidInput(argument, `${argument} must not start or end with spaces`);
-  }
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > MAX_TEXT_BYTES) {
+  try {
+    validateField(argument, 'name', value);
+  } catch (error) {
     throw invalidInput(
       argument,
-      `${argument} is ${bytes} bytes of UTF-8; the limit is ${MAX_TEXT_BYTES}`,
+      `${messageOf(error)}; give printable text of at most 1024 bytes, such as "meta-llama/Llama-3-8B@main"`,
+      error,
     );
   }
   return value;

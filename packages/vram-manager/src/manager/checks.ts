@@ -94,7 +94,3 @@ export function checkShardSet(shards: unknown): void {
     );
   }
 }
-
-export function isUint(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}

@@ -16,7 +16,7 @@ import {
   type AttestationStatement,
   attestationFieldsOf,
 } from '../attestation/attestation.js';
-import { AllocationRefused, CapacityLedger } from '../capacity/capacity.js';
+import { AllocationRefused, CapacityLedger, deviceIndexes } from '../capacity/capacity.js';
 import {
   configError,
   type ResolvedConfig,
@@ -41,6 +41,8 @@ import {
   checkShardId,
   checkSignal,
   escapeForRecord,
+  isUint,
+  KEY_ID,
   looksLikePathTraversal,
   SHARD_ID_PATTERN,
 } from '../input/validate.js';
@@ -63,7 +65,7 @@ import {
   signatureOf,
 } from '../shard/sealed-shard.js';
 import { flatDigest } from '../verify/flat-digest.js';
-import { checkDeep, checkResetOptions, checkShardSet, isUint } from './checks.js';
+import { checkDeep, checkResetOptions, checkShardSet } from './checks.js';
 import {
   auditNote,
   closedError,
@@ -103,9 +105,6 @@ interface CheckedShard {
   fields: SealFields;
   measuredRoot: Uint8Array;
 }
-
-/** A seal key id as seal-crypto makes them: 16 lowercase hex. */
-const KEY_ID = /^[0-9a-f]{16}$/;
 
 /**
  * Seals model shards in device memory, verifies them before every inference, and accounts for
@@ -731,7 +730,7 @@ export class VramManager {
     if (error instanceof CudaFfiError) {
       return new VramError(
         'DEVICE_ERROR',
-        `the device failed while the shard was copied or hashed: ${error.message}`,
+        `the device failed while the shard was copied or hashed: ${error.message}; its memory was freed. Check the device (nvidia-smi, the driver log) before sealing on it again`,
         { cause: error },
       );
     }
@@ -1115,10 +1114,13 @@ export class VramManager {
   /**
    * Stops taking work, waits for operations in flight, frees (and audits) every shard, hands the
    * queued audit events to the logger and waits for them, and removes the metrics from the
-   * registry. The audit logger and narrator stay open: they are the caller's. Idempotent.
+   * registry. The audit logger and narrator stay open: they are the caller's. Idempotent: a
+   * failure (a cudaFree that failed) is reported by the first call only; later calls, and
+   * concurrent ones, resolve once closing is over.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing !== undefined) return this.#closing.catch(() => {});
+    this.#closing = this.#close();
     return this.#closing;
   }
 
@@ -1179,7 +1181,8 @@ export class VramManager {
     what: string,
     read: (device: number) => number,
   ): number {
-    const devices = device === undefined ? this.#deviceIndexes() : [this.#checkDevice(device)];
+    const devices =
+      device === undefined ? deviceIndexes(this.#backend) : [this.#checkDevice(device)];
     const value = devices.reduce((sum, d) => sum + read(d), 0);
     if (this.#narration.isLevelEnabled('debug')) {
       const d = devices.length === 1 ? devices[0]! : 0;
@@ -1211,10 +1214,6 @@ export class VramManager {
       );
     }
     return device;
-  }
-
-  #deviceIndexes(): number[] {
-    return Array.from({ length: this.#backend.deviceCount() }, (_, i) => i);
   }
 
   #safeAvailable(device: number): number {

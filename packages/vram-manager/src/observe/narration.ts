@@ -54,10 +54,6 @@ export class ManagerNarration {
     this.#onFailure = onFailure;
   }
 
-  get enabled(): boolean {
-    return this.#narrator !== undefined;
-  }
-
   isLevelEnabled(level: NarrationLevel): boolean {
     try {
       return this.#narrator?.isLevelEnabled(level) ?? false;

@@ -1,5 +1,5 @@
 import type { Backend, DeviceAllocation } from '@vramseal/cuda-ffi';
-import type { CapacityLedger } from '../capacity/capacity.js';
+import { type CapacityLedger, deviceIndexes } from '../capacity/capacity.js';
 import { type PolicyViolation, VramError } from '../errors.js';
 import type { DeviceReport } from '../manager/types.js';
 
@@ -67,10 +67,6 @@ export function deviceReports(backend: Backend, capacity: CapacityLedger): Devic
       vramOnly: deviceVerdict(backend.kind, info.integrated),
     };
   });
-}
-
-function deviceIndexes(backend: Backend): number[] {
-  return Array.from({ length: backend.deviceCount() }, (_, i) => i);
 }
 
 export function deviceVerdict(kind: string, integrated: boolean): { ok: boolean; reason: string } {

@@ -33,7 +33,7 @@ export interface UploadOptions {
  */
 const SEGMENT_TARGET_BYTES = 4 * 1024 * 1024;
 
-export function segmentBytes(leafSize: number): number {
+function segmentBytes(leafSize: number): number {
   return Math.max(leafSize, SEGMENT_TARGET_BYTES);
 }
 

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { type SealFields, timingSafeEqual } from '@vramseal/seal-crypto';
+import { isUint, LOWER_SHA256_HEX } from '../input/validate.js';
 
 /** What a seal says about a shard: exactly the fields `toJSON()` gives. */
 export interface SealedShardJSON {
@@ -95,8 +96,6 @@ export function signatureOf(shard: unknown): Uint8Array | undefined {
 export type ModelShardHandle = SealedShard;
 export const ModelShardHandle = SealedShard;
 
-const HEX_32 = /^[0-9a-f]{64}$/;
-
 /**
  * The seal-crypto fields a shard's signature covers, read from any shard-shaped object.
  * Returns undefined when a field cannot be part of a valid seal (so no signature can match).
@@ -110,8 +109,8 @@ export function sealFieldsOf(shard: Record<string, unknown>): SealFields | undef
     typeof modelRef !== 'string' ||
     typeof digest !== 'string' ||
     typeof treeRoot !== 'string' ||
-    !HEX_32.test(digest) ||
-    !HEX_32.test(treeRoot) ||
+    !LOWER_SHA256_HEX.test(digest) ||
+    !LOWER_SHA256_HEX.test(treeRoot) ||
     !isUint(gpuDevice) ||
     !isUint(vramBytes) ||
     !isUint(leafSize) ||
@@ -134,10 +133,6 @@ export function sealFieldsOf(shard: Record<string, unknown>): SealFields | undef
     shardIndex,
     totalShards,
   };
-}
-
-function isUint(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** The seal resident under an id is the one presented: same fields, field for field. */
