@@ -230,7 +230,7 @@ describe('log injection defences', () => {
 
 describe('validateField: one value against one field kind, as emit checks it', () => {
   it.each([
-    ['name', 'sha256:' + 'ab'.repeat(32)],
+    ['name', `sha256:${'ab'.repeat(32)}`],
     ['name', '0x1234abcd'],
     ['text', 'plain words'],
     ['uint', 7],
