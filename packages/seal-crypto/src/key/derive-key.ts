@@ -23,17 +23,22 @@ const utf8 = new TextEncoder();
  */
 export function deriveKey(secret: string | Uint8Array, purpose: KeyPurpose): SecretKey {
   const ikm = secretBytes(secret);
-  assertPurpose(purpose);
-  assertStrongSecret(ikm);
-  const bytes = hkdfSha256(
-    ikm,
-    utf8.encode(HKDF_SALT),
-    utf8.encode(KEY_DERIVATION_LABELS[purpose]),
-    KEY_LENGTH,
-  );
-  const key = createSecretKey(bytes, purpose);
-  bytes.fill(0);
-  return key;
+  try {
+    assertPurpose(purpose);
+    assertStrongSecret(ikm);
+    const bytes = hkdfSha256(
+      ikm,
+      utf8.encode(HKDF_SALT),
+      utf8.encode(KEY_DERIVATION_LABELS[purpose]),
+      KEY_LENGTH,
+    );
+    const key = createSecretKey(bytes, purpose);
+    bytes.fill(0);
+    return key;
+  } finally {
+    // A token's UTF-8 bytes are ours to wipe; bytes the caller passed are the caller's.
+    if (ikm !== secret) ikm.fill(0);
+  }
 }
 
 function secretBytes(secret: unknown): Uint8Array {

@@ -32,6 +32,9 @@ export function loadKeyFile(path: string, purpose?: KeyPurpose): Uint8Array | Se
 function readKeyMaterial(path: string): Uint8Array {
   refuseSymlink(path);
   const fd = openKeyFile(path);
+  // The file's bytes are key material: read into memory of our own (never Node's shared Buffer
+  // pool, where any later small Buffer could read them back) and zeroed once parsed.
+  const content = new Uint8Array(MAX_FILE_BYTES + 1);
   try {
     // Check the opened file itself (fstat), not the path, so nothing can be swapped in between.
     const stat = fstatSync(fd);
@@ -45,8 +48,9 @@ function readKeyMaterial(path: string): Uint8Array {
           `run \`chmod 600 ${path}\``,
       );
     }
-    return parseKeyFile(readAtMost(fd, MAX_FILE_BYTES + 1), path);
+    return parseKeyFile(content.subarray(0, readInto(fd, content)), path);
   } finally {
+    content.fill(0);
     closeSync(fd);
   }
 }
@@ -87,33 +91,68 @@ function unreadable(path: string, cause: unknown): SealCryptoError {
   );
 }
 
-function readAtMost(fd: number, limit: number): Uint8Array {
-  const buffer = new Uint8Array(limit);
+/** Reads until `buffer` is full or the file ends; returns the bytes read. */
+function readInto(fd: number, buffer: Uint8Array): number {
   let length = 0;
-  while (length < limit) {
-    const n = readSync(fd, buffer, length, limit - length, null);
+  while (length < buffer.length) {
+    const n = readSync(fd, buffer, length, buffer.length - length, null);
     if (n === 0) break;
     length += n;
   }
-  return buffer.subarray(0, length);
+  return length;
 }
 
-const HEX_KEY = new RegExp(`^[0-9a-fA-F]{${KEY_BYTES * 2}}$`);
-const ALL_HEX_DIGITS = /^[0-9a-fA-F]*$/;
-
-/** 32 raw bytes, or 64 hex chars with optional whitespace around them. Never echoes content. */
+/**
+ * 32 raw bytes, or 64 hex chars with optional whitespace around them. Never echoes content, and
+ * never turns it into a string or a pooled Buffer: the key is decoded byte by byte into a fresh
+ * Uint8Array, the only copy the caller gets.
+ */
 function parseKeyFile(content: Uint8Array, path: string): Uint8Array {
-  const text = Buffer.from(content.buffer, content.byteOffset, content.length).toString('latin1');
   if (content.length === KEY_BYTES) {
-    if (ALL_HEX_DIGITS.test(text)) {
+    if (content.every(isHexDigit)) {
       // 32 hex characters are 16 bytes of key, not 32: refuse rather than guess.
       throw formatError(path, 'it holds 32 hex characters (16 bytes)');
     }
     return new Uint8Array(content);
   }
-  const trimmed = text.trim();
-  if (HEX_KEY.test(trimmed)) return new Uint8Array(Buffer.from(trimmed, 'hex'));
+  let start = 0;
+  let end = content.length;
+  while (start < end && isBlank(content[start]!)) start++;
+  while (end > start && isBlank(content[end - 1]!)) end--;
+  const key = end - start === KEY_BYTES * 2 ? decodeHex(content.subarray(start, end)) : undefined;
+  if (key !== undefined) return key;
   throw formatError(path, `it is ${content.length} bytes and not 64 hex characters`);
+}
+
+/** The bytes String.prototype.trim() removes from latin1 text: TAB, LF, VT, FF, CR, space, NBSP. */
+function isBlank(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
+}
+
+function isHexDigit(byte: number): boolean {
+  return hexValue(byte) >= 0;
+}
+
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30; // 0-9
+  const lower = byte | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10; // a-f, A-F
+  return -1;
+}
+
+/** Hex digits to bytes, or undefined (the partial output zeroed) at the first non-hex byte. */
+function decodeHex(digits: Uint8Array): Uint8Array | undefined {
+  const out = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const high = hexValue(digits[2 * i]!);
+    const low = hexValue(digits[2 * i + 1]!);
+    if (high < 0 || low < 0) {
+      out.fill(0);
+      return undefined;
+    }
+    out[i] = (high << 4) | low;
+  }
+  return out;
 }
 
 function formatError(path: string, what: string): SealCryptoError {
