@@ -1,7 +1,31 @@
-export { flipBit, randomBytes, tamperField } from './tamper.js';
 export {
+  assertAuditEvent,
+  assertAuditVerifies,
+  countAuditEvents,
+  readAuditRecords,
+} from './assertions/audit.js';
+export { metricSample } from './assertions/metrics.js';
+export {
+  assertCorrelationId,
+  assertNarrationEvent,
+  assertNarrationIncludes,
+  assertNoNarrationEvent,
+  assertNoPointersInNarration,
+  assertNoSecretsInNarration,
+  type ExpectedFields,
+  findPointerOrHandle,
+} from './assertions/narration.js';
+export { type ProofBundleConfig, proofBundleConfig } from './proof-bundle/config.js';
+export { type BackendChoice, chooseBackend } from './scenario/backend-choice.js';
+export { NarrationLog } from './scenario/narration-log.js';
+export { flipBit, randomBytes, randomToken, tamperField } from './tamper.js';
+export {
+  type ManagerSetup,
+  type Outcome,
   type ScenarioAuditLog,
+  type ScenarioEvidence,
   type ScenarioShard,
   type ScenarioTree,
   VramsealWorld,
+  VramWorld,
 } from './world.js';

@@ -54,3 +54,8 @@ function tamperedNumber(value: number): number {
   const isPowerOfTwo = Number.isInteger(value) && value > 1 && (value & (value - 1)) === 0;
   return isPowerOfTwo ? value * 2 : value + 1;
 }
+
+/** A fresh worker token (32 random bytes, base64url): strong enough for deriveKey, new each call. */
+export function randomToken(): string {
+  return `bdd-token-${nodeRandomBytes(32).toString('base64url')}`;
+}

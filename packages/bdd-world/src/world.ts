@@ -1,11 +1,37 @@
-import type { KeyObject } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type IWorldOptions, World } from '@cucumber/cucumber';
-import type { VerifyReport } from '@vramseal/audit-logging';
+import {
+  AuditLogger,
+  type AuditRecord,
+  type VerifyReport,
+  verifyAuditLog,
+} from '@vramseal/audit-logging';
 import type { Backend, DeviceAllocation } from '@vramseal/cuda-ffi';
-import type { SealFields, SecretKey } from '@vramseal/seal-crypto';
+import { newCorrelationId, withCorrelation } from '@vramseal/narration-core';
+import { storySnapshot } from '@vramseal/narration-core/testing';
+import {
+  deriveKey,
+  HKDF_SALT,
+  KEY_DERIVATION_LABELS,
+  type SealFields,
+  type SecretKey,
+} from '@vramseal/seal-crypto';
+import {
+  type AttestationStatement,
+  type SealedShard,
+  VramError,
+  VramManager,
+  type VramPolicy,
+} from '@vramseal/vram-manager';
+import { readAuditRecords } from './assertions/audit.js';
+import { mockBackend, scenarioBackend } from './scenario/backend-choice.js';
+import { NarrationLog } from './scenario/narration-log.js';
+import { randomToken } from './tamper.js';
 
-/** A shard as a scenario knows it: its id, where it lives, and its bytes. */
+/** A shard as a seal-crypto scenario knows it: its id, where it lives, and its bytes. */
 export interface ScenarioShard {
   readonly shardId: string;
   readonly device: number;
@@ -28,13 +54,83 @@ export interface ScenarioAuditLog {
   readonly publicKey: KeyObject;
 }
 
+/** How a scenario's VRAM manager is made (every field optional). */
+export interface ManagerSetup {
+  /**
+   * Mock device sizes in bytes. Given: the scenario runs on a mock of exactly these devices
+   * whatever VRAMSEAL_BACKEND says (capacity facts only a mock can promise). Left out: the run's
+   * backend (mock by default, the GPU under VRAMSEAL_BACKEND=cuda).
+   */
+  mockDevices?: readonly number[];
+  /** Default: a fresh random token per scenario. */
+  workerToken?: string;
+  /** Default: `worker-bdd`. */
+  workerId?: string;
+  policy?: VramPolicy;
+  leafSize?: number;
+  /** A backend to use as is (e.g. a test double of cuda-ffi). */
+  backend?: Backend;
+}
+
+/** What the last attempted operation did: its value, or the error it threw. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** What a finished scenario leaves for its proof bundle. */
+export interface ScenarioEvidence {
+  readonly narrationEvents: number;
+  readonly narrationChecks: number;
+  readonly auditChecks: number;
+  /** storySnapshot of every event the scenario narrated (stable across runs). */
+  readonly story: string;
+  /** The manager's audit log verified with the audit key and the checkpoint public key. */
+  readonly audit: VerifyReport | null;
+  readonly auditEvents: number;
+  readonly observabilityFailures: { narration: number; audit: number } | null;
+  /** Errors closing the manager or the audit log (a scenario may have caused one on purpose). */
+  readonly closeErrors: readonly string[];
+}
+
 /**
- * The state one scenario builds up. Each scenario gets a fresh World, so nothing leaks between
- * scenarios; fields are filled in by Given/When steps and read by Then steps.
+ * The state one scenario builds up. Cucumber makes a fresh World per scenario, so nothing leaks
+ * between scenarios: each has its own VRAM manager, audit log (in a temp dir), narration log and
+ * correlation id. Given/When steps fill it in, Then steps read it, the After hook closes it.
  */
-export class VramsealWorld extends World {
+export class VramWorld extends World {
+  /** Every manager operation a step starts runs under this id (narration-core's withCorrelation). */
+  readonly correlationId = newCorrelationId();
+  /** Everything narrated in this scenario, by the manager and anything else given `narrator`. */
+  readonly narration = new NarrationLog();
+  manager?: VramManager;
+  workerToken?: string;
+  workerId = 'worker-bdd';
+  /** The manager's audit log: its folder, keys and the open logger. */
+  managerAudit?: ScenarioAuditLog & { logger?: AuditLogger };
+  /** Shards sealed by name (the scenario's shard id), and the bytes each was sealed from. */
+  readonly shards = new Map<string, SealedShard>();
+  readonly shardBytes = new Map<string, Uint8Array>();
+  /** The last attempted operation's outcome (`attempt`). */
+  outcome?: Outcome;
+  /** The last attestation statement a step obtained, and how it is presented to the verifier. */
+  attestation?: { statement: AttestationStatement; nonce: string; publicKey: KeyObject };
+  /** Outcomes of the last batch of concurrent operations. */
+  settled?: PromiseSettledResult<unknown>[];
+  /** Narration / audit assertions made so far: the After hook requires a narration assertion. */
+  narrationChecks = 0;
+  auditChecks = 0;
+  /** Set by steps that edit the audit log on purpose: the After hook then expects it to fail. */
+  auditTampered = false;
+  /** The seq of the record an attacker step changed. */
+  tamperedSeq?: number;
+  /** Set by steps that break the narrator on purpose (observability failure scenarios). */
+  narrationBroken = false;
+  /** Set by steps that make closing fail on purpose (a cudaFree failure). */
+  closeErrorsExpected = false;
+  /** The feature file the scenario comes from (snapshots live beside it). */
+  featureUri?: string;
+  private setup: ManagerSetup = {};
+
+  // The seal-crypto, Merkle and device-memory steps keep their own state.
   sealKey?: SecretKey;
-  /** A key a step tried to derive; stays undefined when the derivation was refused. */
   attemptedKey?: SecretKey;
   shard?: ScenarioShard;
   sealFields?: SealFields;
@@ -46,7 +142,6 @@ export class VramsealWorld extends World {
   lastError?: unknown;
   backend?: Backend;
   deviceShard?: DeviceAllocation;
-  /** The host-computed tree root of the bytes copied to the device. */
   sealedRoot?: Uint8Array;
   audit?: ScenarioAuditLog;
   auditReport?: VerifyReport;
@@ -56,6 +151,180 @@ export class VramsealWorld extends World {
 
   constructor(options: IWorldOptions) {
     super(options);
+  }
+
+  /**
+   * Opens the scenario's audit log (hybrid durability, checkpoints every 16 records, signed) and
+   * creates the VRAM manager with the scenario's narrator, inside the scenario's correlation.
+   */
+  async startManager(setup: ManagerSetup = {}): Promise<VramManager> {
+    if (this.manager && this.manager.state !== 'closed') {
+      throw new Error('this scenario already has a VRAM manager: a Given step made it');
+    }
+    this.setup = setup;
+    this.workerToken = setup.workerToken ?? this.workerToken ?? randomToken();
+    this.workerId = setup.workerId ?? this.workerId;
+    this.managerAudit ??= this.newAuditLog(this.workerId, this.workerToken);
+    const audit = this.managerAudit;
+    audit.logger ??= await AuditLogger.open({
+      dir: audit.dir,
+      serviceId: audit.serviceId,
+      key: audit.key,
+      signingKey: audit.signingKey,
+      durability: 'hybrid',
+      checkpointEvery: 16,
+    });
+    const backend =
+      setup.backend ?? (setup.mockDevices ? mockBackend(setup.mockDevices) : scenarioBackend());
+    const attestation = generateKeyPairSync('ed25519');
+    this.manager = await this.inCorrelation(() =>
+      VramManager.create({
+        backend,
+        workerToken: this.workerToken,
+        workerId: this.workerId,
+        audit: audit.logger,
+        narrator: this.narration.narrator,
+        attestationKey: attestation.privateKey,
+        allowFaultInjection: true,
+        ...(setup.policy ? { policy: setup.policy } : {}),
+        ...(setup.leafSize ? { leafSize: setup.leafSize } : {}),
+      }),
+    );
+    return this.manager;
+  }
+
+  /** The manager a Given step made; fails the step clearly when there is none. */
+  get vram(): VramManager {
+    return this.need(this.manager, 'VRAM manager');
+  }
+
+  /**
+   * Closes the manager and its audit log, then opens both again on the same folder: a worker
+   * restart. Resident shards are freed by the close (a new process has no device memory).
+   */
+  async restartManager(): Promise<VramManager> {
+    await this.inCorrelation(() => this.vram.close());
+    await this.managerAudit?.logger?.close();
+    if (this.managerAudit) this.managerAudit.logger = undefined;
+    this.shards.clear();
+    return this.startManager(this.setup);
+  }
+
+  /** Runs `fn` under the scenario's correlation id, so everything it narrates carries it. */
+  inCorrelation<T>(fn: () => T): T {
+    return withCorrelation(this.correlationId, fn);
+  }
+
+  /** Runs `fn` under the correlation id and keeps what it did (value or error) in `outcome`. */
+  async attempt(fn: () => unknown): Promise<Outcome> {
+    try {
+      this.outcome = { ok: true, value: await this.inCorrelation(fn) };
+    } catch (error) {
+      this.outcome = { ok: false, error };
+    }
+    return this.outcome;
+  }
+
+  /** The error of the last attempt, which must have failed with a VramError. */
+  vramError(): VramError {
+    const outcome = this.need(this.outcome, 'attempted operation');
+    if (outcome.ok)
+      throw new Error('the operation succeeded, but the scenario expected it to fail');
+    if (!(outcome.error instanceof VramError)) {
+      throw new Error(`expected a VramError, got ${String(outcome.error)}`, {
+        cause: outcome.error,
+      });
+    }
+    return outcome.error;
+  }
+
+  /** A shard this scenario sealed, by its id. */
+  sealed(shardId: string): SealedShard {
+    const shard = this.shards.get(shardId);
+    if (!shard) {
+      const known = [...this.shards.keys()].join(', ') || 'none';
+      throw new Error(`no shard "${shardId}" was sealed in this scenario (sealed: ${known})`);
+    }
+    return shard;
+  }
+
+  /** The manager's audit records so far (hands queued events to the log first). */
+  async auditRecords(): Promise<AuditRecord[]> {
+    const audit = this.need(this.managerAudit, 'audit log');
+    // The manager hands routine events to the logger on the next turn (setImmediate): let it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await audit.logger?.flush();
+    return readAuditRecords(audit.dir);
+  }
+
+  /**
+   * The secrets of this scenario as they could leak: the worker token, and the seal and audit key
+   * bytes (derived here with node:crypto from the documented HKDF labels) in hex and base64.
+   */
+  knownSecrets(): string[] {
+    const token = this.workerToken;
+    if (token === undefined) return [];
+    const secrets = [token];
+    for (const label of Object.values(KEY_DERIVATION_LABELS)) {
+      const key = Buffer.from(hkdfSync('sha256', token, HKDF_SALT, label, 32));
+      secrets.push(key.toString('hex'), key.toString('base64'));
+    }
+    return secrets;
+  }
+
+  /** A fresh audit log folder (removed after the scenario) and its keys. */
+  newAuditLog(serviceId: string, token: string): ScenarioAuditLog {
+    const tmp = mkdtempSync(join(tmpdir(), 'vramseal-bdd-'));
+    this.tempDirs.push(tmp);
+    const signing = generateKeyPairSync('ed25519');
+    return {
+      dir: join(tmp, 'audit'),
+      serviceId,
+      key: deriveKey(token, 'audit'),
+      signingKey: signing.privateKey,
+      publicKey: signing.publicKey,
+    };
+  }
+
+  /** A temp folder removed after the scenario. */
+  tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'vramseal-bdd-'));
+    this.tempDirs.push(dir);
+    return dir;
+  }
+
+  /**
+   * Ends the scenario's run: closes the manager (freeing its shards) and the audit log, verifies
+   * the log, and returns what the proof bundle keeps. Never throws: problems are in the evidence.
+   */
+  async finish(): Promise<ScenarioEvidence> {
+    const closeErrors: string[] = [];
+    const observabilityFailures = this.manager ? { ...this.manager.observabilityFailures } : null;
+    if (this.manager) {
+      await this.inCorrelation(() => this.manager!.close()).catch((error: unknown) => {
+        closeErrors.push(`manager.close(): ${describe(error)}`);
+      });
+    }
+    const audit = this.managerAudit;
+    await audit?.logger?.close().catch((error: unknown) => {
+      closeErrors.push(`audit.close(): ${describe(error)}`);
+    });
+    let report: VerifyReport | null = null;
+    let auditEvents = 0;
+    if (audit) {
+      report = await verifyAuditLog(audit.dir, { key: audit.key, publicKey: audit.publicKey });
+      auditEvents = report.events;
+    }
+    return {
+      narrationEvents: this.narration.events.length,
+      narrationChecks: this.narrationChecks,
+      auditChecks: this.auditChecks,
+      story: storySnapshot(this.narration.events),
+      audit: report,
+      auditEvents,
+      observabilityFailures,
+      closeErrors,
+    };
   }
 
   /** Frees the scenario's device memory and removes its temp folders (an After hook calls it). */
@@ -71,4 +340,11 @@ export class VramsealWorld extends World {
     if (value === undefined) throw new Error(`no ${what} yet: a Given step must set it up first`);
     return value;
   }
+}
+
+/** The name the first release exported; the same class. */
+export { VramWorld as VramsealWorld };
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

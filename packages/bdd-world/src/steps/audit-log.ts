@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DataTable, Then, When } from '@cucumber/cucumber';
+import { verifyAuditLog } from '@vramseal/audit-logging';
+import { assertAuditEvent, assertAuditVerifies, countAuditEvents } from '../assertions/audit.js';
+import type { VramWorld } from '../world.js';
+
+// Steps on the scenario manager's own audit log (see audit.ts for the stand-alone log steps).
+
+Then('the audit log has a(n) {string} event', async function (this: VramWorld, type: string) {
+  this.auditChecks++;
+  assertAuditEvent(await this.auditRecords(), type);
+});
+
+Then(
+  'the audit log has a(n) {string} event for shard {string}',
+  async function (this: VramWorld, type: string, shardId: string) {
+    this.auditChecks++;
+    assertAuditEvent(await this.auditRecords(), type, { shardId });
+  },
+);
+
+Then(
+  'the audit log has a(n) {string} event with:',
+  async function (this: VramWorld, type: string, table: DataTable) {
+    this.auditChecks++;
+    assertAuditEvent(await this.auditRecords(), type, Object.fromEntries(table.raw()));
+  },
+);
+
+Then(
+  'the audit log has {int} {string} event(s)',
+  async function (this: VramWorld, count: number, type: string) {
+    this.auditChecks++;
+    assert.equal(countAuditEvents(await this.auditRecords(), type), count);
+  },
+);
+
+Then('the audit log has no {string} event', async function (this: VramWorld, type: string) {
+  this.auditChecks++;
+  assert.equal(countAuditEvents(await this.auditRecords(), type), 0);
+});
+
+Then(
+  "every audit event carries the worker id and the scenario's correlation id",
+  async function (this: VramWorld) {
+    this.auditChecks++;
+    const records = await this.auditRecords();
+    assert.ok(records.length > 0, 'the audit log is empty');
+    for (const record of records) {
+      const event = record.event as Record<string, unknown>;
+      assert.equal(event.workerId, this.workerId, `record ${record.seq} (${record.event.type})`);
+      if (event.correlationId !== undefined) {
+        assert.equal(event.correlationId, this.correlationId, `record ${record.seq}`);
+      }
+    }
+  },
+);
+
+Then('the audit log verifies', async function (this: VramWorld) {
+  this.auditChecks++;
+  const audit = this.need(this.managerAudit, 'audit log');
+  await this.auditRecords();
+  assertAuditVerifies(
+    await verifyAuditLog(audit.dir, { key: audit.key, publicKey: audit.publicKey }),
+  );
+});
+
+Then('the audit log verifies with {int} events', async function (this: VramWorld, events: number) {
+  this.auditChecks++;
+  const audit = this.need(this.managerAudit, 'audit log');
+  await this.auditRecords();
+  const report = await verifyAuditLog(audit.dir, { key: audit.key, publicKey: audit.publicKey });
+  assertAuditVerifies(report, events);
+});
+
+When(
+  'an attacker changes {string} of the first {string} audit record',
+  async function (this: VramWorld, field: string, type: string) {
+    const audit = this.need(this.managerAudit, 'audit log');
+    await this.auditRecords();
+    await audit.logger?.close();
+    audit.logger = undefined;
+    this.auditTampered = true;
+    const file = join(
+      audit.dir,
+      readdirSync(audit.dir)
+        .filter((f) => f.startsWith('segment-'))
+        .sort()[0]!,
+    );
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const index = lines.findIndex((line) => line.includes(`"type":"${type}"`));
+    assert.ok(index >= 0, `no ${type} record to change`);
+    const record = JSON.parse(lines[index]!);
+    assert.ok(Object.hasOwn(record.event, field), `a ${type} record has no field "${field}"`);
+    const value = record.event[field];
+    record.event[field] = typeof value === 'number' ? value + 1 : `${String(value)}0`;
+    lines[index] = JSON.stringify(record);
+    writeFileSync(file, lines.join('\n'));
+    this.tamperedSeq = record.seq;
+  },
+);
+
+Then(
+  'the audit log fails verification at that record with reason {string}',
+  async function (this: VramWorld, reason: string) {
+    this.auditChecks++;
+    const audit = this.need(this.managerAudit, 'audit log');
+    const report = await verifyAuditLog(audit.dir, { key: audit.key, publicKey: audit.publicKey });
+    assert.equal(report.ok, false, 'the tampered log verified');
+    assert.equal(report.reason, reason, report.detail ?? '');
+    assert.equal(report.firstBadSeq, this.tamperedSeq);
+  },
+);

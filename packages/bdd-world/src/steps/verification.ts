@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { Then, When } from '@cucumber/cucumber';
+import type { SealedShard } from '@vramseal/vram-manager';
+import type { VramWorld } from '../world.js';
+
+When('shard {string} is verified', async function (this: VramWorld, id: string) {
+  const shard = this.sealed(id);
+  await this.attempt(() => this.vram.verifySealed(shard));
+});
+
+When('shard {string} is verified deeply', async function (this: VramWorld, id: string) {
+  const shard = this.sealed(id);
+  await this.attempt(() => this.vram.verifySealed(shard, { deep: true }));
+});
+
+Then('shard {string} verifies', async function (this: VramWorld, id: string) {
+  const shard = this.sealed(id);
+  await this.inCorrelation(() => this.vram.verifySealed(shard));
+});
+
+Then('shard {string} verifies deeply', async function (this: VramWorld, id: string) {
+  const shard = this.sealed(id);
+  await this.inCorrelation(() => this.vram.verifySealed(shard, { deep: true }));
+});
+
+When(
+  'shard {string} is verified {int} times concurrently',
+  async function (this: VramWorld, id: string, times: number) {
+    const shard = this.sealed(id);
+    this.settled = await this.inCorrelation(() =>
+      Promise.allSettled(Array.from({ length: times }, () => this.vram.verifySealed(shard))),
+    );
+  },
+);
+
+When('every sealed shard is verified concurrently', async function (this: VramWorld) {
+  const shards = [...this.shards.values()];
+  this.settled = await this.inCorrelation(() =>
+    Promise.allSettled(shards.map((shard) => this.vram.verifySealed(shard))),
+  );
+});
+
+When('the shard set {string} is verified', async function (this: VramWorld, list: string) {
+  const shards = list.split(',').map((id) => this.sealed(id.trim()));
+  await this.attempt(() => this.vram.verifyShardSet(shards));
+});
+
+When(
+  'byte {int} of shard {string} is flipped in device memory',
+  function (this: VramWorld, offset: number, id: string) {
+    this.inCorrelation(() => this.vram.injectFault(this.sealed(id), { offset, xorMask: 0x01 }));
+  },
+);
+
+When(
+  'byte {int} of shard {string} is XORed with {int} in device memory',
+  function (this: VramWorld, offset: number, id: string, xorMask: number) {
+    this.inCorrelation(() => this.vram.injectFault(this.sealed(id), { offset, xorMask }));
+  },
+);
+
+When(
+  'the seal field {string} of shard {string} is changed',
+  function (this: VramWorld, field: string, id: string) {
+    const shard = this.sealed(id) as unknown as Record<string, unknown>;
+    assert.ok(Object.hasOwn(shard, field), `a sealed shard has no field "${field}"`);
+    shard[field] = changedValue(shard[field]);
+  },
+);
+
+When(
+  'a copy of shard {string} that lost its signature is verified',
+  async function (this: VramWorld, id: string) {
+    const copy = JSON.parse(JSON.stringify(this.sealed(id))) as SealedShard;
+    await this.attempt(() => this.vram.verifySealed(copy));
+  },
+);
+
+Then('the verification passes', function (this: VramWorld) {
+  const outcome = this.need(this.outcome, 'verification');
+  if (!outcome.ok) throw new Error('the verification failed', { cause: outcome.error });
+});
+
+Then('the verification fails with check {string}', function (this: VramWorld, check: string) {
+  const error = this.vramError();
+  assert.equal(error.code, 'SEAL_VERIFICATION_FAILED', error.message);
+  assert.equal(error.check, check, error.message);
+});
+
+Then('all {int} operations succeed', function (this: VramWorld, count: number) {
+  const settled = this.need(this.settled, 'concurrent operations');
+  assert.equal(settled.length, count);
+  const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  assert.equal(failed.length, 0, `${failed.length} failed; first: ${String(failed[0]?.reason)}`);
+});
+
+/** The smallest change a field's type allows: last hex digit, +1, or a character appended. */
+function changedValue(value: unknown): unknown {
+  if (typeof value === 'number') return value + 1;
+  if (typeof value === 'string' && /^[0-9a-f]+$/.test(value) && value.length >= 16) {
+    const last = value.at(-1) === '0' ? '1' : '0';
+    return value.slice(0, -1) + last;
+  }
+  if (typeof value === 'string') return `${value}x`;
+  throw new Error(`cannot change a ${typeof value} field`);
+}
