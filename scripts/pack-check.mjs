@@ -99,7 +99,7 @@ const smokeTests = {
     await log.emit({ type: 'pool_created', poolId: 'p1', actor: 'pack-check' });
     await log.emit({ type: 'vram_deallocated', shardId: 's1', gpuDevice: 0, vramBytes: 1, workerId: 'w1' });
     await log.close();
-    const verify = () => { try { execFileSync('npx', ['--no-install', 'audit-logging', 'verify', dir, '--key-env', 'PACK_TOKEN'], { stdio: 'pipe' }); return 0; } catch (e) { return e.status; } };
+    const verify = () => { try { execFileSync('npx', ['--no-install', 'vramseal-audit', 'verify', dir, '--key-env', 'PACK_TOKEN'], { stdio: 'pipe' }); return 0; } catch (e) { return e.status; } };
     if (verify() !== 0) throw new Error('a fresh log did not verify');
     const segment = join(dir, readdirSync(dir).find((f) => f.startsWith('segment-')));
     writeFileSync(segment, readFileSync(segment, 'utf8').replace('"seq":1', '"seq":2'));

@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CliError, EXIT_CODES, type ExitCode } from '../errors.js';
+import { workerKeys } from '../key/worker-key.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type ManifestShard,
+  manifestPath,
+  type SealManifest,
+  signShard,
+  writeManifest,
+} from '../manifest/manifest.js';
+import { planShards } from '../model/shard-plan.js';
+import { type BackendChoice, Session } from '../session/session.js';
+import { formatBytes, formatMs, formatRate, shortHex } from '../terminal/format.js';
+import { startProgress } from '../terminal/progress.js';
+import { renderTable } from '../terminal/table.js';
+import type { Terminal } from '../terminal/terminal.js';
+import { narrationPrinter, TOOL } from './shared.js';
+
+export interface SealCommandOptions {
+  backend: BackendChoice;
+  device: number | 'auto';
+  keyFile?: string;
+  auditDir?: string;
+  expectSha256?: string;
+  manifest: string;
+  modelRef?: string;
+  workerId: string;
+}
+
+export interface SealedRow extends ManifestShard {
+  ms: number;
+}
+
+/**
+ * `vramseal seal`: seals every file (a directory is a shard set), one after another, on the chosen
+ * backend, then writes the manifest `verify` reads. All or nothing: if one file fails, no manifest
+ * is written and the error names the file.
+ */
+export async function sealCommand(
+  term: Terminal,
+  inputs: string[],
+  options: SealCommandOptions,
+): Promise<ExitCode> {
+  const expected = options.expectSha256?.toLowerCase();
+  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
+    throw new CliError(
+      'USAGE',
+      '--expect-sha256 is not a SHA-256 digest; give the 64 hex characters of the file hash',
+    );
+  }
+  const keys = workerKeys(options.keyFile, term.io.env);
+  const manifestFile = path.resolve(options.manifest);
+  const plans = planShards(inputs, {
+    ...(options.modelRef === undefined ? {} : { modelRef: options.modelRef }),
+    exclude: [manifestFile],
+  });
+  if (expected !== undefined && plans.length !== 1) {
+    throw new CliError(
+      'USAGE',
+      `--expect-sha256 is one file's digest, but ${plans.length} files were named; seal that file on its own`,
+    );
+  }
+  const session = await Session.open({
+    backend: options.backend,
+    keys,
+    workerId: options.workerId,
+    ...(options.auditDir === undefined ? {} : { auditDir: options.auditDir }),
+    ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
+  });
+  const rows: SealedRow[] = [];
+  try {
+    const manager = await session.manager();
+    for (const plan of plans) {
+      const progress = startProgress(term, plan.label, plan.size);
+      const started = performance.now();
+      try {
+        const shard = await manager.sealModel(plan.file, {
+          shardId: plan.shardId,
+          modelRef: plan.modelRef,
+          shardIndex: plan.shardIndex,
+          totalShards: plan.totalShards,
+          device: options.device,
+          ...(expected === undefined ? {} : { expectedSha256: expected }),
+          onProgress: ({ bytesDone }) => progress.update(bytesDone),
+        });
+        const json = shard.toJSON();
+        rows.push({
+          ...json,
+          file: manifestPath(path.dirname(manifestFile), plan.file),
+          signature: signShard(keys.seal, json),
+          ms: performance.now() - started,
+        });
+      } finally {
+        progress.stop();
+      }
+    }
+  } finally {
+    await session.close();
+  }
+
+  const manifest: SealManifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    createdAt: new Date().toISOString(),
+    createdBy: TOOL,
+    backend: session.backend.kind,
+    shards: rows.map(({ ms: _ms, ...shard }) => shard),
+  };
+  writeManifest(manifestFile, manifest);
+
+  const info = session.backend.backendInfo();
+  term.document({
+    ok: true,
+    manifest: manifestFile,
+    backend: { kind: info.kind, selectedBecause: info.selectedBecause },
+    keyId: keys.seal.id,
+    ...(options.auditDir === undefined ? {} : { auditDir: path.resolve(options.auditDir) }),
+    shards: rows.map((row) => ({ ...row, ms: Number(row.ms.toFixed(3)) })),
+  });
+  term.lines(sealTable(term, rows));
+  term.line();
+  term.line(
+    `manifest ${options.manifest}: ${rows.length} shard(s), key id ${keys.seal.id} (${keys.source})`,
+  );
+  term.line(`backend  ${info.kind}: ${info.selectedBecause}`);
+  if (options.auditDir !== undefined) term.line(`audit    ${options.auditDir}`);
+  return EXIT_CODES.ok;
+}
+
+/** shard, size, device, digest, tree root, time, throughput: one row per sealed file. */
+export function sealTable(term: Terminal, rows: readonly SealedRow[]): string[] {
+  return renderTable(
+    [
+      { header: 'shard' },
+      { header: 'size', align: 'right' },
+      { header: 'device', align: 'right' },
+      { header: 'digest (sha256)' },
+      { header: 'tree root' },
+      { header: 'time', align: 'right' },
+      { header: 'throughput', align: 'right' },
+    ],
+    rows.map((r) => [
+      { text: r.shardId, style: 'cyan' },
+      formatBytes(r.vramBytes),
+      String(r.gpuDevice),
+      shortHex(r.digest),
+      shortHex(r.treeRoot),
+      formatMs(r.ms),
+      formatRate(r.vramBytes, r.ms),
+    ]),
+    term.paint,
+  );
+}

@@ -1,0 +1,13 @@
+export { CliError, type CliErrorCode, EXIT_CODES, type ExitCode } from './errors.js';
+export {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type ManifestShard,
+  parseManifest,
+  readManifest,
+  type SealManifest,
+  sealFieldsOf,
+  signatureValid,
+} from './manifest/manifest.js';
+export { main } from './program.js';
+export type { Io } from './terminal/terminal.js';

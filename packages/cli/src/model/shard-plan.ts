@@ -1,0 +1,112 @@
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { CliError, codeOf, messageOf } from '../errors.js';
+
+/** One file to seal, and where it sits in its model. */
+export interface ShardPlan {
+  /** Absolute path. */
+  file: string;
+  /** The path as the user named it (or under the directory they named), for messages. */
+  label: string;
+  size: number;
+  shardId: string;
+  modelRef: string;
+  shardIndex: number;
+  totalShards: number;
+}
+
+/** Shard ids allow A-Z a-z 0-9 _ - (vram-manager's SHARD_ID_PATTERN); anything else becomes `-`. */
+function toShardId(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+  return (id === '' ? 'shard' : id).slice(0, 240);
+}
+
+function statOf(file: string) {
+  try {
+    return statSync(file);
+  } catch (error) {
+    throw new CliError(
+      'UNREADABLE_INPUT',
+      `cannot read ${file} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The shards to seal: a file is a model of one shard; a directory is one model whose weight files
+ * (its regular files, hidden ones and `exclude` left out, by name) form a shard set, index i of n.
+ * The model ref is `modelRef` when given, else the file's or directory's name.
+ */
+export function planShards(
+  inputs: readonly string[],
+  options: { modelRef?: string; exclude?: readonly string[] } = {},
+): ShardPlan[] {
+  const exclude = new Set((options.exclude ?? []).map((f) => path.resolve(f)));
+  const plans: ShardPlan[] = [];
+  for (const input of inputs) {
+    const stat = statOf(input);
+    if (stat.isFile()) {
+      const name = path.basename(input);
+      plans.push({
+        file: path.resolve(input),
+        label: input,
+        size: stat.size,
+        shardId: toShardId(name),
+        modelRef: options.modelRef ?? name,
+        shardIndex: 0,
+        totalShards: 1,
+      });
+    } else if (stat.isDirectory()) {
+      plans.push(...planDirectory(input, exclude, options.modelRef));
+    } else {
+      throw new CliError(
+        'UNREADABLE_INPUT',
+        `${input} is neither a regular file nor a directory; name weight files or a model directory`,
+      );
+    }
+  }
+  const seen = new Map<string, number>();
+  for (const plan of plans) {
+    const n = seen.get(plan.shardId) ?? 0;
+    seen.set(plan.shardId, n + 1);
+    if (n > 0) plan.shardId = `${plan.shardId}-${n + 1}`;
+  }
+  return plans;
+}
+
+function planDirectory(dir: string, exclude: Set<string>, modelRef?: string): ShardPlan[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    throw new CliError(
+      'UNREADABLE_INPUT',
+      `cannot list ${dir} (${codeOf(error) ?? messageOf(error)}); check its permissions`,
+      { cause: error },
+    );
+  }
+  const files = names
+    .filter((name) => !name.startsWith('.'))
+    .sort()
+    .map((name) => path.join(dir, name))
+    .filter((file) => !exclude.has(path.resolve(file)))
+    .map((file) => ({ file, stat: statOf(file) }))
+    .filter(({ stat }) => stat.isFile());
+  if (files.length === 0) {
+    throw new CliError(
+      'UNREADABLE_INPUT',
+      `${dir} holds no files to seal; name a directory of weight files (subdirectories and hidden files are skipped)`,
+    );
+  }
+  const model = path.basename(path.resolve(dir));
+  return files.map(({ file, stat }, index) => ({
+    file: path.resolve(file),
+    label: file,
+    size: stat.size,
+    shardId: toShardId(`${model}-${path.basename(file)}`),
+    modelRef: modelRef ?? model,
+    shardIndex: index,
+    totalShards: files.length,
+  }));
+}

@@ -1,0 +1,128 @@
+import { hostname } from 'node:os';
+import { AuditLogger } from '@vramseal/audit-logging';
+import { type Backend, loadBackend } from '@vramseal/cuda-ffi';
+import { createNarrator, type NarrationEvent } from '@vramseal/narration-core';
+import { DEFAULT_LEAF_SIZE, VramManager } from '@vramseal/vram-manager';
+import { CliError, codeOf, messageOf } from '../errors.js';
+import type { WorkerKeys } from '../key/worker-key.js';
+
+export type BackendChoice = 'auto' | 'cuda' | 'mock';
+
+export interface SessionOptions {
+  backend: BackendChoice;
+  keys: WorkerKeys;
+  workerId: string;
+  /** Audit every step into this log directory (created if missing). */
+  auditDir?: string;
+  /** Receives every narration event at `narrationLevel` and above. */
+  onNarration?: (event: NarrationEvent) => void;
+  narrationLevel?: 'debug' | 'info';
+  /** Fault injection (the demo's bit flip): also on a GPU, never in production. */
+  allowFaultInjection?: boolean;
+}
+
+/** The worker id a CLI run records: this host's name, kept to the characters an id may use. */
+export function defaultWorkerId(): string {
+  const name = hostname()
+    .replace(/[^A-Za-z0-9._:-]/g, '-')
+    .slice(0, 200);
+  return name === '' ? 'vramseal-cli' : name;
+}
+
+/** Opens a backend, or says in one sentence why it cannot and what to use instead. */
+export function openBackend(kind: BackendChoice, allowFaultInjection = false): Backend {
+  try {
+    return loadBackend({ kind, allowFaultInjection });
+  } catch (error) {
+    if (kind === 'cuda') {
+      throw new CliError(
+        'BACKEND_UNAVAILABLE',
+        `--backend cuda: no CUDA device answered (${codeOf(error) ?? messageOf(error)}); run on a machine with an NVIDIA GPU and driver, or use --backend auto or mock`,
+        { cause: error },
+      );
+    }
+    throw new CliError(
+      'BACKEND_UNAVAILABLE',
+      `cannot load the device backend (${messageOf(error)}); reinstall @vramseal/cuda-ffi for this platform`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * What seal, verify and demo share: one backend, the audit log when asked for, narration, and a
+ * VramManager per leaf size (a manager seals with one leaf size; a manifest records each seal's).
+ */
+export class Session {
+  readonly backend: Backend;
+  readonly audit: AuditLogger | undefined;
+  readonly options: SessionOptions;
+  readonly #managers = new Map<number, Promise<VramManager>>();
+
+  private constructor(options: SessionOptions, backend: Backend, audit: AuditLogger | undefined) {
+    this.options = options;
+    this.backend = backend;
+    this.audit = audit;
+  }
+
+  static async open(options: SessionOptions): Promise<Session> {
+    const backend = openBackend(options.backend, options.allowFaultInjection);
+    let audit: AuditLogger | undefined;
+    if (options.auditDir !== undefined) {
+      try {
+        audit = await AuditLogger.open({
+          dir: options.auditDir,
+          serviceId: options.workerId,
+          key: options.keys.audit,
+          durability: 'hybrid',
+        });
+      } catch (error) {
+        throw new CliError(
+          'UNREADABLE_INPUT',
+          `cannot open the audit log in ${options.auditDir}: ${messageOf(error)}`,
+          { cause: error },
+        );
+      }
+    }
+    return new Session(options, backend, audit);
+  }
+
+  /** The manager that seals with `leafSize` (made on first use). */
+  manager(leafSize = DEFAULT_LEAF_SIZE): Promise<VramManager> {
+    let manager = this.#managers.get(leafSize);
+    if (manager === undefined) {
+      const { keys, workerId, onNarration, narrationLevel, allowFaultInjection } = this.options;
+      const narrator =
+        onNarration === undefined
+          ? undefined
+          : createNarrator({
+              actor: 'vramseal-cli',
+              level: narrationLevel ?? 'info',
+              destination: { write: (line: string) => onNarration(JSON.parse(line)) },
+            });
+      manager = VramManager.create({
+        backend: this.backend,
+        sealKey: keys.seal,
+        workerId,
+        leafSize,
+        allowFaultInjection: allowFaultInjection ?? false,
+        ...(this.audit ? { audit: this.audit } : {}),
+        ...(narrator ? { narrator } : {}),
+      });
+      this.#managers.set(leafSize, manager);
+    }
+    return manager;
+  }
+
+  /** Closes every manager (frees the shards, hands their audit events over), then the log. */
+  async close(): Promise<void> {
+    const managers = await Promise.allSettled(this.#managers.values());
+    this.#managers.clear();
+    let failure: unknown;
+    for (const m of managers) {
+      if (m.status === 'fulfilled') await m.value.close().catch((e) => (failure ??= e));
+    }
+    await this.audit?.close().catch((e) => (failure ??= e));
+    if (failure !== undefined) throw failure;
+  }
+}
