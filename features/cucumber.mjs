@@ -10,8 +10,11 @@ process.stderr.write(
   `backend: ${bundle.backend.kind} (${bundle.backend.reason})\nproof bundle: ${bundle.dir}\n`,
 );
 
+// Every feature, unless the command line names some (cucumber-js seal_model.feature).
+const namedOnCommandLine = process.argv.some((arg) => /\.feature(:\d+)*$/.test(arg));
+
 export default {
-  paths: ['*.feature'],
+  paths: namedOnCommandLine ? [] : ['*.feature'],
   import: ['support/steps.ts'],
   format: [
     'progress',

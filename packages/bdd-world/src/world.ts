@@ -16,6 +16,7 @@ import {
   deriveKey,
   HKDF_SALT,
   KEY_DERIVATION_LABELS,
+  SealCryptoError,
   type SealFields,
   type SecretKey,
 } from '@vramseal/seal-crypto';
@@ -110,6 +111,8 @@ export class VramWorld extends World {
   readonly shardBytes = new Map<string, Uint8Array>();
   /** The last attempted operation's outcome (`attempt`). */
   outcome?: Outcome;
+  /** A second manager of the same worker (same token and audit log), closed after the scenario. */
+  otherManager?: VramManager;
   /** The last attestation statement a step obtained, and how it is presented to the verifier. */
   attestation?: { statement: AttestationStatement; nonce: string; publicKey: KeyObject };
   /** Outcomes of the last batch of concurrent operations. */
@@ -164,7 +167,40 @@ export class VramWorld extends World {
     this.setup = setup;
     this.workerToken = setup.workerToken ?? this.workerToken ?? randomToken();
     this.workerId = setup.workerId ?? this.workerId;
-    this.managerAudit ??= this.newAuditLog(this.workerId, this.workerToken);
+    const audit = await this.openManagerAudit(this.workerToken);
+    const backend =
+      setup.backend ?? (setup.mockDevices ? mockBackend(setup.mockDevices) : scenarioBackend());
+    const attestation = generateKeyPairSync('ed25519');
+    this.manager = await this.inCorrelation(() =>
+      VramManager.create({
+        backend,
+        workerToken: this.workerToken,
+        workerId: this.workerId,
+        ...(audit ? { audit } : {}),
+        narrator: this.narration.narrator,
+        attestationKey: attestation.privateKey,
+        allowFaultInjection: true,
+        ...(setup.policy ? { policy: setup.policy } : {}),
+        ...(setup.leafSize ? { leafSize: setup.leafSize } : {}),
+      }),
+    );
+    return this.manager;
+  }
+
+  /**
+   * The scenario's audit log, opened (hybrid durability, checkpoints every 16 records, signed).
+   * A token too weak for an audit key gets none: the manager then refuses the same token itself,
+   * which is what such a scenario is about.
+   */
+  private async openManagerAudit(token: string): Promise<AuditLogger | undefined> {
+    if (!this.managerAudit) {
+      try {
+        this.managerAudit = this.newAuditLog(this.workerId, token);
+      } catch (error) {
+        if (error instanceof SealCryptoError) return undefined;
+        throw error;
+      }
+    }
     const audit = this.managerAudit;
     audit.logger ??= await AuditLogger.open({
       dir: audit.dir,
@@ -174,23 +210,22 @@ export class VramWorld extends World {
       durability: 'hybrid',
       checkpointEvery: 16,
     });
-    const backend =
-      setup.backend ?? (setup.mockDevices ? mockBackend(setup.mockDevices) : scenarioBackend());
-    const attestation = generateKeyPairSync('ed25519');
-    this.manager = await this.inCorrelation(() =>
+    return audit.logger;
+  }
+
+  /** A second manager for the same worker: same token, audit log and narration, its own memory. */
+  async startOtherManager(): Promise<VramManager> {
+    this.need(this.manager, 'VRAM manager'); // it made the token and the audit log
+    this.otherManager = await this.inCorrelation(() =>
       VramManager.create({
-        backend,
+        backend: mockBackend(),
         workerToken: this.workerToken,
         workerId: this.workerId,
-        audit: audit.logger,
+        audit: this.managerAudit?.logger,
         narrator: this.narration.narrator,
-        attestationKey: attestation.privateKey,
-        allowFaultInjection: true,
-        ...(setup.policy ? { policy: setup.policy } : {}),
-        ...(setup.leafSize ? { leafSize: setup.leafSize } : {}),
       }),
     );
-    return this.manager;
+    return this.otherManager;
   }
 
   /** The manager a Given step made; fails the step clearly when there is none. */
@@ -300,6 +335,11 @@ export class VramWorld extends World {
   async finish(): Promise<ScenarioEvidence> {
     const closeErrors: string[] = [];
     const observabilityFailures = this.manager ? { ...this.manager.observabilityFailures } : null;
+    if (this.otherManager) {
+      await this.inCorrelation(() => this.otherManager!.close()).catch((error: unknown) => {
+        closeErrors.push(`otherManager.close(): ${describe(error)}`);
+      });
+    }
     if (this.manager) {
       await this.inCorrelation(() => this.manager!.close()).catch((error: unknown) => {
         closeErrors.push(`manager.close(): ${describe(error)}`);

@@ -46,11 +46,12 @@ export function proofBundleConfig(options: {
     runId,
     dir,
     backend,
+    // Each part quoted: the formatter is a file:// URL, and paths may hold colons.
     format: [
-      `message:${dir}/messages.ndjson`,
-      `html:${dir}/report.html`,
-      `junit:${dir}/junit.xml`,
-      `${indexFormatterUrl()}:${dir}/index.md`,
+      formatSpec('message', join(dir, 'messages.ndjson')),
+      formatSpec('html', join(dir, 'report.html')),
+      formatSpec('junit', join(dir, 'junit.xml')),
+      formatSpec(indexFormatterUrl(), join(dir, 'index.md')),
     ],
     worldParameters: { proofBundle: dir },
     tags: backend.kind === 'cuda' ? '' : 'not @gpu',
@@ -64,6 +65,10 @@ export function newRunId(now = new Date()): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function formatSpec(formatter: string, file: string): string {
+  return `${JSON.stringify(formatter)}:${JSON.stringify(file)}`;
 }
 
 /** The formatter module next to this one (.ts from source, .js from dist), as a file:// URL. */

@@ -130,8 +130,8 @@ function renderIndex(run: RunRecord): string {
   const lines: string[] = [
     `# BDD proof bundle \`${process.env.VRAMSEAL_RUN_ID ?? 'unnamed run'}\``,
     '',
-    `**${failed === 0 ? 'PASSED' : 'FAILED'}**: ${all.length} scenarios in ${run.documents.size} ` +
-      `features, ${passed} passed, ${failed} not passed.`,
+    `**${failed === 0 ? 'PASSED' : 'FAILED'}**: ${plural(all.length, 'scenario')} in ` +
+      `${plural(run.documents.size, 'feature')}, ${passed} passed, ${failed} not passed.`,
     '',
     `- Started ${isoOf(run.startedAt)}, took ${seconds(run.startedAt, run.finishedAt)} s; Node ` +
       `${process.version} on ${process.platform}-${process.arch}.`,
@@ -183,7 +183,7 @@ function renderIndex(run: RunRecord): string {
     lines.push('', '## Not run in this run', '');
     for (const s of notRun) {
       const why = s.tags.includes('@gpu')
-        ? `tagged @gpu and the run has no CUDA device (${backend.reason})`
+        ? `tagged @gpu, and this run has no CUDA device (${backend.reason})`
         : 'left out by the tag or name filter of this run';
       lines.push(`- \`${basename(s.uri)}:${s.line}\` ${s.name}: ${why}`);
     }
@@ -237,6 +237,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return new Map([...groups].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const anchor = (uri: string) =>
   basename(uri)
     .replace(/\.feature$/, '')

@@ -18,7 +18,10 @@ export function chooseBackend(env: NodeJS.ProcessEnv = process.env): BackendChoi
   const wanted = env.VRAMSEAL_BACKEND ?? 'mock';
   let choice: BackendChoice;
   if (wanted === 'mock' || wanted === '') {
-    choice = { kind: 'mock', reason: 'the default (set VRAMSEAL_BACKEND=cuda to run on a GPU)' };
+    choice = {
+      kind: 'mock',
+      reason: 'the mock is the default; set VRAMSEAL_BACKEND=cuda to run on a GPU',
+    };
   } else if (wanted === 'cuda') {
     choice = probeCuda();
   } else {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type DataTable, Then, When } from '@cucumber/cucumber';
 import { verifyAuditLog } from '@vramseal/audit-logging';
 import { assertAuditEvent, assertAuditVerifies, countAuditEvents } from '../assertions/audit.js';
+import { assertNarrationEvent } from '../assertions/narration.js';
 import type { VramWorld } from '../world.js';
 
 // Steps on the scenario manager's own audit log (see audit.ts for the stand-alone log steps).
@@ -111,5 +112,56 @@ Then(
     assert.equal(report.ok, false, 'the tampered log verified');
     assert.equal(report.reason, reason, report.detail ?? '');
     assert.equal(report.firstBadSeq, this.tamperedSeq);
+  },
+);
+
+Then(
+  'the audit log records for shard {string} are, in order:',
+  async function (this: VramWorld, shardId: string, table: DataTable) {
+    this.auditChecks++;
+    const types = (await this.auditRecords())
+      .filter((record) => (record.event as { shardId?: string }).shardId === shardId)
+      .map((record) => record.event.type);
+    assert.deepEqual(
+      types,
+      table.raw().map(([type]) => type),
+    );
+  },
+);
+
+Then(
+  'the sealed digest and tree root of shard {string} are in its audit record',
+  async function (this: VramWorld, id: string) {
+    this.auditChecks++;
+    const shard = this.sealed(id);
+    assertAuditEvent(await this.auditRecords(), 'vram_sealed', {
+      shardId: id,
+      digest: shard.digest,
+      treeRoot: shard.treeRoot,
+      leafSize: shard.leafSize,
+      keyId: shard.keyId,
+    });
+  },
+);
+
+When("the audit log's storage stops accepting writes", async function (this: VramWorld) {
+  // The logger the manager holds is closed underneath it: every later emit is refused.
+  const audit = this.need(this.managerAudit, 'audit log');
+  await this.auditRecords();
+  await audit.logger?.close();
+  this.auditTampered = true;
+});
+
+Then(
+  'the lost audit write is counted and narrated as observability_degraded',
+  async function (this: VramWorld) {
+    this.narrationChecks++;
+    // The routine event reaches the logger after the operation returned; its refusal comes later.
+    const deadline = Date.now() + 5000;
+    while (this.vram.observabilityFailures.audit === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(this.vram.observabilityFailures.audit >= 1, 'no audit failure was counted');
+    assertNarrationEvent(this.narration.events, 'observability_degraded');
   },
 );

@@ -8,6 +8,7 @@ import './manager-setup.js';
 import './sealing.js';
 import './verification.js';
 import './state.js';
+import './concurrency.js';
 import './narration.js';
 import './audit-log.js';
 import './metrics.js';

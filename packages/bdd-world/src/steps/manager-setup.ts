@@ -106,7 +106,11 @@ function parseYesNo(text: string): boolean {
  */
 export function decodeEscapes(text: string): string {
   try {
-    return JSON.parse(`"${text.replace(/"/g, '\\"')}"`) as string;
+    // Gherkin tables already turn \n into a newline: keep such characters as they are.
+    const escaped = text
+      .replace(/"/g, '\\"')
+      .replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return JSON.parse(`"${escaped}"`) as string;
   } catch {
     throw new Error(`"${text}" has an escape sequence JSON does not know (use \\uXXXX)`);
   }

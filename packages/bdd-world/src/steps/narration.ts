@@ -52,6 +52,17 @@ Then('the narration has no {string} event', function (this: VramWorld, action: s
   assertNoNarrationEvent(this.narration.events, action);
 });
 
+Then(
+  'the narration has no {string} event for shard {string}',
+  function (this: VramWorld, action: string, shardId: string) {
+    this.narrationChecks++;
+    assertNoNarrationEvent(
+      this.narration.events.filter((event) => event.shard_id === shardId),
+      action,
+    );
+  },
+);
+
 Then("every narration event carries the scenario's correlation id", function (this: VramWorld) {
   this.narrationChecks++;
   assertCorrelationId(this.narration.events, this.correlationId);

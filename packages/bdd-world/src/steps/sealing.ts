@@ -61,6 +61,13 @@ When(
 );
 
 When(
+  'shard {string} of {int} MiB is sealed on device {int}',
+  async function (this: VramWorld, id: string, mib: number, device: number) {
+    await sealShard(this, id, randomBytes(mib * MiB), { device });
+  },
+);
+
+When(
   'shard {string} of {int} bytes is sealed as part {int} of {int} of model {string}',
   async function (
     this: VramWorld,

@@ -3,6 +3,7 @@ import { Then, When } from '@cucumber/cucumber';
 import type { VramError } from '@vramseal/vram-manager';
 import { randomBytes } from '../tamper.js';
 import type { VramWorld } from '../world.js';
+import { decodeEscapes } from './manager-setup.js';
 
 const MiB = 1024 * 1024;
 
@@ -60,6 +61,15 @@ When(
   'operator {string} resets the manager because {string}',
   async function (this: VramWorld, operator: string, reason: string) {
     await this.inCorrelation(() => this.vram.reset({ operator, reason }));
+  },
+);
+
+When(
+  'operator {string} attempts to reset the manager because {string}',
+  async function (this: VramWorld, operator: string, reason: string) {
+    await this.attempt(() =>
+      this.vram.reset({ operator: decodeEscapes(operator), reason: decodeEscapes(reason) }),
+    );
   },
 );
 

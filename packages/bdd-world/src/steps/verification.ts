@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Then, When } from '@cucumber/cucumber';
+import { Given, Then, When } from '@cucumber/cucumber';
 import type { SealedShard } from '@vramseal/vram-manager';
 import type { VramWorld } from '../world.js';
 
@@ -12,6 +12,34 @@ When('shard {string} is verified deeply', async function (this: VramWorld, id: s
   const shard = this.sealed(id);
   await this.attempt(() => this.vram.verifySealed(shard, { deep: true }));
 });
+
+When(
+  'shard {string} is verified {int} times one after another',
+  async function (this: VramWorld, id: string, times: number) {
+    const shard = this.sealed(id);
+    for (let i = 0; i < times; i++) {
+      const outcome = await this.attempt(() => this.vram.verifySealed(shard));
+      if (!outcome.ok) return;
+    }
+  },
+);
+
+When('{int} milliseconds pass', async (ms: number) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+});
+
+Given('another VRAM manager on the same worker', async function (this: VramWorld) {
+  await this.startOtherManager();
+});
+
+When(
+  'shard {string} is verified by the other manager',
+  async function (this: VramWorld, id: string) {
+    const other = this.need(this.otherManager, 'second VRAM manager');
+    const shard = this.sealed(id);
+    await this.attempt(() => other.verifySealed(shard));
+  },
+);
 
 Then('shard {string} verifies', async function (this: VramWorld, id: string) {
   const shard = this.sealed(id);
@@ -104,3 +132,25 @@ function changedValue(value: unknown): unknown {
   if (typeof value === 'string') return `${value}x`;
   throw new Error(`cannot change a ${typeof value} field`);
 }
+
+Then(
+  'exactly shard {string} failed verification with check {string}',
+  function (this: VramWorld, id: string, check: string) {
+    const settled = this.need(this.settled, 'concurrent verifications');
+    const shards = [...this.shards.keys()];
+    const failed = settled
+      .map((result, i) => ({ result, id: shards[i] }))
+      .filter(({ result }) => result.status === 'rejected');
+    // The first failure stops the manager: verifications still in flight may then be refused
+    // with MANAGER_STOPPED, but only the victim may fail a check.
+    const checkFailures = failed.filter(
+      ({ result }) => (result as PromiseRejectedResult).reason?.code === 'SEAL_VERIFICATION_FAILED',
+    );
+    assert.deepEqual(
+      checkFailures.map((f) => f.id),
+      [id],
+      'shards that failed a check',
+    );
+    assert.equal((checkFailures[0]!.result as PromiseRejectedResult).reason.check, check);
+  },
+);
