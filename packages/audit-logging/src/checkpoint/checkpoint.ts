@@ -1,7 +1,8 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
+import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { HEX64, ISO_UTC } from '../envelope/formats.js';
+import { equalsHex, toHex } from '../envelope/hex.js';
 import { validateTextOption } from '../events/validate.js';
 import { type CheckpointPublicKey, toPublicKey } from './keys.js';
 
@@ -46,7 +47,7 @@ export function makeCheckpoint(
   signingKey: KeyObject | undefined,
 ): Checkpoint {
   const note = checkpointNote(body);
-  const mac = Buffer.from(hmacSha256(key, note)).toString('hex');
+  const mac = toHex(hmacSha256(key, note));
   const cp: Checkpoint = { ...body, mac };
   return signingKey ? { ...cp, sig: sign(null, note, signingKey).toString('base64') } : cp;
 }
@@ -129,6 +130,5 @@ export function verifyCheckpointSignature(cp: Checkpoint, publicKey: CheckpointP
 
 /** True when `mac` is the audit key's HMAC over the checkpoint's note (constant-time compare). */
 export function verifyCheckpointMac(cp: Checkpoint, key: SecretKey): boolean {
-  const expected = hmacSha256(key, checkpointNote(cp));
-  return timingSafeEqual(expected, Buffer.from(cp.mac, 'hex'));
+  return equalsHex(hmacSha256(key, checkpointNote(cp)), cp.mac);
 }

@@ -1,5 +1,6 @@
 import { leafHash, verifyConsistency, verifyInclusion } from '@vramseal/seal-crypto';
 import { HEX64 } from '../envelope/formats.js';
+import { fromHex } from '../envelope/hex.js';
 import { type Checkpoint, decodeCheckpoint, verifyCheckpointSignature } from './checkpoint.js';
 import type { CheckpointPublicKey } from './keys.js';
 
@@ -19,8 +20,6 @@ export interface ConsistencyProof {
 }
 
 export type ProofCheck = { ok: true } | { ok: false; reason: string };
-
-const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 
 /** A proof path as the logger writes it: an array of 64-lowercase-hex hashes (the decoder skips bad hex). */
 function badPath(path: unknown): string | undefined {

@@ -4,6 +4,7 @@ import type { LoggedEvent } from '../events/schema.js';
 import { validateEvent, validateTextOption } from '../events/validate.js';
 import { canonicalJson } from './canonical-json.js';
 import { HEX64, ISO_UTC } from './formats.js';
+import { equalsHex, toHex } from './hex.js';
 
 /**
  * One line of a segment file. `mac` = HMAC-SHA256(audit key, canonical JSON of every other field),
@@ -46,9 +47,16 @@ export function macInput(body: RecordBody, eventJson = canonicalJson(body.event)
 }
 
 export function computeMac(key: SecretKey, body: RecordBody, eventJson?: string): string {
-  return Buffer.from(hmacSha256(key, Buffer.from(macInput(body, eventJson), 'utf8'))).toString(
-    'hex',
-  );
+  return toHex(macBytes(key, body, eventJson));
+}
+
+/** True when `record.mac` is the audit key's MAC of the record (compared in constant time). */
+export function macMatches(key: SecretKey, record: AuditRecord): boolean {
+  return equalsHex(macBytes(key, record), record.mac);
+}
+
+function macBytes(key: SecretKey, body: RecordBody, eventJson?: string): Uint8Array {
+  return hmacSha256(key, Buffer.from(macInput(body, eventJson), 'utf8'));
 }
 
 /** The line written to disk (without its newline): canonical JSON of the whole record. */

@@ -1,15 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import {
-  consistencyProof as buildConsistencyProof,
-  inclusionProof as buildInclusionProof,
-  leafHash,
-  type SecretKey,
-} from '@vramseal/seal-crypto';
+import type { SecretKey } from '@vramseal/seal-crypto';
 import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
-import { toSigningKey } from '../checkpoint/keys.js';
 import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { type AuditRecord, computeMac, encodeRecord, GENESIS_MAC } from '../envelope/record.js';
@@ -17,32 +9,24 @@ import {
   AuditClosedError,
   AuditConfigError,
   AuditError,
-  AuditValidationError,
+  AuditUnreadableError,
   AuditWriteError,
 } from '../errors.js';
 import { type AuditEvent, EVENT_SCHEMAS, type LoggedEvent } from '../events/schema.js';
 import { validateEvent } from '../events/validate.js';
-import type { MerkleAccumulator } from '../merkle/accumulator.js';
-import { CHECKPOINT_FILE, MANIFEST_FILE, segmentName } from '../storage/layout.js';
-import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/manifest.js';
-import {
-  ensureSecureDir,
-  fsyncDir,
-  openAppendOnly,
-  UnsafePathError,
-  writeFully,
-} from '../storage/secure-fs.js';
+import { CHECKPOINT_FILE, segmentName } from '../storage/layout.js';
+import { ensureSecureDir, UnsafePathError } from '../storage/secure-fs.js';
 import { acquireWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
-import type { LeafStore } from './leaf-store.js';
+import { LogTree } from './log-tree.js';
 import {
   type AuditLoggerOptions,
   checkOpenOptions,
-  DEFAULT_BATCH,
-  DEFAULT_CHECKPOINT_EVERY,
   type Durability,
-  positiveInt,
+  type WriterSettings,
+  writerSettings,
 } from './options.js';
 import { type RecoveredState, recoverLog } from './recovery.js';
+import { SegmentFiles } from './segment-files.js';
 
 /** Proof that an event is durable: where it sits in the log. */
 export interface AuditReceipt {
@@ -60,9 +44,6 @@ interface Pending {
   readonly reject: (error: AuditError) => void;
 }
 
-/** Bound on committed-but-unhashed records (their bytes stay in memory until hashed). */
-const MAX_UNHASHED_RECORDS = 4096;
-
 function utcDay(iso: string): string {
   return iso.slice(0, 10);
 }
@@ -77,31 +58,16 @@ export class AuditLogger {
   readonly serviceId: string;
   readonly durability: Durability;
   private readonly key: SecretKey;
-  private readonly maxEvents: number;
-  private readonly maxDelayMs: number;
-  private readonly maxBytes: number | undefined;
-  private readonly daily: boolean;
-  private readonly checkpointEvery: number;
-  private readonly signingKey: ReturnType<typeof toSigningKey> | undefined;
-  private readonly onError: AuditLoggerOptions['onError'];
-  private readonly clock: () => Date;
+  private readonly settings: WriterSettings;
 
   private seq: number;
   private lastMac: string;
-  private readonly leaves: LeafStore;
-  private readonly tree: MerkleAccumulator;
-  private lastManifestMac: string;
-  private manifestCount: number;
+  private readonly tree: LogTree;
   private checkpoints: Checkpoint[];
-  private active: RecoveredState['active'];
-  private segmentFd: number;
+  private readonly files: SegmentFiles;
   private queue: Pending[] = [];
-  /** Committed batches whose Merkle leaves are not hashed yet. */
-  private unhashed: Buffer[] = [];
-  private unhashedRecords = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private broken: AuditError | undefined;
 
   private constructor(
     options: AuditLoggerOptions,
@@ -110,41 +76,14 @@ export class AuditLogger {
   ) {
     this.dir = options.dir;
     this.serviceId = options.serviceId;
-    this.durability = options.durability ?? 'immediate';
     this.key = options.key;
-    this.maxEvents = positiveInt(
-      'batch.maxEvents',
-      options.batch?.maxEvents,
-      DEFAULT_BATCH.maxEvents,
-    );
-    this.maxDelayMs = positiveInt(
-      'batch.maxDelayMs',
-      options.batch?.maxDelayMs,
-      DEFAULT_BATCH.maxDelayMs,
-    );
-    this.maxBytes =
-      options.rotation?.maxBytes === undefined
-        ? undefined
-        : positiveInt('rotation.maxBytes', options.rotation.maxBytes, 0);
-    this.daily = options.rotation?.daily ?? false;
-    this.checkpointEvery = positiveInt(
-      'checkpointEvery',
-      options.checkpointEvery,
-      DEFAULT_CHECKPOINT_EVERY,
-    );
-    this.signingKey =
-      options.signingKey === undefined ? undefined : toSigningKey(options.signingKey);
-    this.onError = options.onError;
-    this.clock = options.clock ?? (() => new Date());
+    this.settings = writerSettings(options);
+    this.durability = this.settings.durability;
     this.seq = state.seq;
     this.lastMac = state.lastMac;
-    this.leaves = state.leaves;
-    this.tree = state.tree;
-    this.lastManifestMac = state.lastManifestMac;
-    this.manifestCount = state.manifest.length;
     this.checkpoints = state.checkpoints;
-    this.active = state.active;
-    this.segmentFd = -1;
+    this.files = new SegmentFiles(options.dir, state.active, state.lastManifestMac);
+    this.tree = new LogTree(state.leaves, state.tree, () => this.files.active.hash);
   }
 
   /**
@@ -166,7 +105,7 @@ export class AuditLogger {
     const realDir = acquireWriterLock(options.dir);
     let logger: AuditLogger;
     try {
-      const state = recoverLog(options.dir, options.key);
+      const state = await recoverLog(options.dir, options.key);
       if (state.serviceId !== undefined && state.serviceId !== options.serviceId) {
         throw new AuditConfigError(
           'serviceId',
@@ -174,7 +113,7 @@ export class AuditLogger {
         );
       }
       logger = new AuditLogger(options, state, realDir);
-      logger.openSegment();
+      logger.files.open();
       for (const repair of state.repairs) {
         logger.commit([
           {
@@ -190,8 +129,12 @@ export class AuditLogger {
     } catch (error) {
       // Nothing was opened: give the directory back, so another process may try it.
       releaseWriterLock(options.dir, realDir);
-      if (error instanceof AuditError) throw error;
-      if (error instanceof UnsafePathError) throw new AuditConfigError('dir', error.message, error);
+      // A file of the log that cannot be read (a symlinked segment, a directory in its place) is
+      // a problem with the directory given, as when the directory itself is unusable.
+      if (error instanceof AuditError && !(error instanceof AuditUnreadableError)) throw error;
+      if (error instanceof UnsafePathError || error instanceof AuditUnreadableError) {
+        throw new AuditConfigError('dir', error.message, error);
+      }
       throw new AuditConfigError(
         'dir',
         `cannot open the audit log in ${options.dir}: ${(error as Error).message}`,
@@ -203,7 +146,7 @@ export class AuditLogger {
 
   /** What `console.log(logger)` shows: where and how, never key material. */
   [inspect.custom](): string {
-    return `AuditLogger { dir: ${JSON.stringify(this.dir)}, serviceId: ${JSON.stringify(this.serviceId)}, durability: '${this.durability}', size: ${this.seq}, key: ${this.key.id}, signed: ${this.signingKey !== undefined} }`;
+    return `AuditLogger { dir: ${JSON.stringify(this.dir)}, serviceId: ${JSON.stringify(this.serviceId)}, durability: '${this.durability}', size: ${this.seq}, key: ${this.key.id}, signed: ${this.settings.signingKey !== undefined} }`;
   }
 
   toJSON(): {
@@ -244,11 +187,11 @@ export class AuditLogger {
       if (
         this.durability === 'immediate' ||
         (this.durability === 'hybrid' && critical) ||
-        this.queue.length >= this.maxEvents
+        this.queue.length >= this.settings.maxEvents
       ) {
         this.commitQueue();
       } else {
-        this.timer ??= setTimeout(() => this.commitQueue(), this.maxDelayMs);
+        this.timer ??= setTimeout(() => this.commitQueue(), this.settings.maxDelayMs);
       }
     });
   }
@@ -264,10 +207,10 @@ export class AuditLogger {
   /** Flushes, writes a final checkpoint, and releases the directory. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (!this.broken) this.commitQueue();
+    if (!this.files.broken) this.commitQueue();
     this.closed = true;
     try {
-      if (!this.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < this.seq) {
+      if (!this.files.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < this.seq) {
         this.writeCheckpoint();
       }
     } catch (error) {
@@ -278,7 +221,7 @@ export class AuditLogger {
       this.report(failure);
       throw failure;
     } finally {
-      if (this.segmentFd >= 0) fs.closeSync(this.segmentFd);
+      this.files.close();
       releaseWriterLock(this.dir, this.realDir);
     }
   }
@@ -305,15 +248,7 @@ export class AuditLogger {
     seq: number,
     treeSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
   ): InclusionProof {
-    this.checkTreeSize('treeSize', treeSize);
-    if (!Number.isSafeInteger(seq) || seq < 1 || seq > treeSize) {
-      throw new AuditValidationError(
-        'seq',
-        `seq must be an integer in 1..${treeSize} (the tree size); got ${String(seq)}. Take a checkpoint() to cover newer records`,
-      );
-    }
-    const path = buildInclusionProof(seq - 1, this.leaves.prefix(treeSize)).map(toHex);
-    return { seq, treeSize, path };
+    return this.tree.inclusionProof(seq, treeSize);
   }
 
   /** Proof that the tree of `oldSize` records is a prefix of the tree of `newSize` records. */
@@ -321,29 +256,11 @@ export class AuditLogger {
     oldSize: number,
     newSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
   ): ConsistencyProof {
-    this.checkTreeSize('newSize', newSize);
-    if (!Number.isSafeInteger(oldSize) || oldSize < 1 || oldSize > newSize) {
-      throw new AuditValidationError(
-        'oldSize',
-        `oldSize must be an integer in 1..${newSize}; got ${String(oldSize)}`,
-      );
-    }
-    const path = buildConsistencyProof(oldSize, this.leaves.prefix(newSize)).map(toHex);
-    return { oldSize, newSize, path };
-  }
-
-  private checkTreeSize(name: string, size: number): void {
-    this.hashPendingLeaves();
-    if (!Number.isSafeInteger(size) || size < 1 || size > this.seq) {
-      throw new AuditValidationError(
-        name,
-        `${name} must be an integer in 1..${this.seq} (records in the log); got ${String(size)}`,
-      );
-    }
+    return this.tree.consistencyProof(oldSize, newSize);
   }
 
   private unusable(): AuditError | undefined {
-    if (this.broken) return this.broken;
+    if (this.files.broken) return this.files.broken;
     if (this.closed)
       return new AuditClosedError(
         `the audit log in ${this.dir} is closed; open it again to append`,
@@ -352,7 +269,7 @@ export class AuditLogger {
   }
 
   private now(): string {
-    return this.clock().toISOString();
+    return this.settings.clock().toISOString();
   }
 
   /** Takes the whole queue and commits it as one batch; failures reject its events, never throw. */
@@ -383,7 +300,7 @@ export class AuditLogger {
 
   private report(error: AuditError): void {
     try {
-      const result: unknown = this.onError?.(error);
+      const result: unknown = this.settings.onError?.(error);
       // An async hook that rejects would be an unhandled rejection, which ends a Node process.
       if (result instanceof Promise) result.catch(() => {});
     } catch {
@@ -420,27 +337,15 @@ export class AuditLogger {
     }
     const data = Buffer.from(text, 'utf8');
     this.rotateIfDue(data.length, batch[0]!.ts);
-    const before = this.active.bytes;
-    try {
-      writeFully(this.segmentFd, data);
-      fs.fdatasyncSync(this.segmentFd);
-    } catch (error) {
-      throw this.rollBack(before, error);
-    }
-    this.active.bytes += data.length;
-    this.active.firstTs ??= batch[0]!.ts;
-    // Merkle leaves and the segment digest are computed later, in bulk (hashPendingLeaves): off the path between
-    // this fsync and the caller's next event, where a cold CPU makes every microsecond count.
-    this.unhashed.push(data);
-    this.unhashedRecords += batch.length;
-    if (this.unhashedRecords >= MAX_UNHASHED_RECORDS) this.hashPendingLeaves();
+    this.files.append(data, batch[0]!.ts);
+    this.tree.add(data, batch.length);
     this.seq = seq;
     this.lastMac = prevMac;
-    const segment = segmentName(this.active.index);
+    const segment = segmentName(this.files.active.index);
     records.forEach((r, i) => {
       batch[i]!.resolve({ seq: r.seq, auditId: r.auditId, ts: r.ts, mac: r.mac, segment });
     });
-    if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.checkpointEvery) {
+    if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.settings.checkpointEvery) {
       try {
         this.writeCheckpoint();
       } catch (error) {
@@ -455,152 +360,36 @@ export class AuditLogger {
     }
   }
 
-  private rollBack(length: number, cause: unknown): AuditError {
-    const message = `audit write failed in ${path.join(this.dir, segmentName(this.active.index))} (${(cause as Error).message}); the batch was not recorded`;
-    try {
-      fs.ftruncateSync(this.segmentFd, length);
-      fs.fdatasyncSync(this.segmentFd);
-    } catch (truncateError) {
-      // The file may now end in a partial line; reopening repairs it. Until then, refuse writes.
-      this.broken = new AuditWriteError(
-        `${message}; rolling back also failed (${(truncateError as Error).message}). Reopen the log to repair it`,
-        cause,
-      );
-      return this.broken;
-    }
-    return new AuditWriteError(`${message}. Free space or fix permissions and retry`, cause);
-  }
-
   private rotateIfDue(incoming: number, ts: string): void {
-    if (this.active.bytes === 0) return;
-    const bySize = this.maxBytes !== undefined && this.active.bytes + incoming > this.maxBytes;
+    const active = this.files.active;
+    if (active.bytes === 0) return;
+    const bySize =
+      this.settings.maxBytes !== undefined && active.bytes + incoming > this.settings.maxBytes;
     const byDay =
-      this.daily && this.active.firstTs !== undefined && utcDay(this.active.firstTs) !== utcDay(ts);
+      this.settings.daily && active.firstTs !== undefined && utcDay(active.firstTs) !== utcDay(ts);
     if (bySize || byDay) this.rotate();
   }
 
-  /** Close the active segment: fsync it, chain its digest into the manifest, start the next one. */
+  /** Close the active segment, list it in the manifest, start the next one. */
   private rotate(): void {
-    this.hashPendingLeaves();
-    fs.fsyncSync(this.segmentFd);
-    const body: ManifestBody = {
-      segment: segmentName(this.active.index),
-      index: this.active.index,
-      firstSeq: this.active.firstSeq,
-      lastSeq: this.seq,
-      bytes: this.active.bytes,
-      sha256: this.active.hash.copy().digest('hex'),
-      lastMac: this.lastMac,
-      closedAt: this.now(),
-      prevMac: this.lastManifestMac,
-    };
-    const mac = manifestMac(this.key, body);
-    this.appendSideFile(MANIFEST_FILE, encodeManifestEntry({ ...body, mac }));
-    this.lastManifestMac = mac;
-    this.manifestCount += 1;
-    fs.closeSync(this.segmentFd);
-    this.segmentFd = -1;
-    this.active = {
-      index: this.active.index + 1,
-      bytes: 0,
-      hash: createHash('sha256'),
-      firstSeq: this.seq + 1,
-      firstTs: undefined,
-    };
-    try {
-      this.openSegment();
-    } catch (error) {
-      // The old segment is closed and listed; without a new one there is nowhere to write.
-      this.broken = new AuditWriteError(
-        `could not create ${segmentName(this.active.index)} in ${this.dir} (${(error as Error).message}); reopen the log once the directory is writable`,
-        error,
-      );
-      throw this.broken;
-    }
-  }
-
-  private openSegment(): void {
-    const file = path.join(this.dir, segmentName(this.active.index));
-    const existed = fs.existsSync(file);
-    this.segmentFd = openAppendOnly(file);
-    if (!existed) fsyncDir(this.dir);
-  }
-
-  /**
-   * Appends one line to the manifest or checkpoint file. A failed write is cut back off, like a
-   * failed batch: the caller retries later (next rotation or checkpoint), and a retry appended after
-   * half a line would leave a broken line in the middle of the file, which no reopen can repair.
-   */
-  private appendSideFile(name: string, line: string): void {
-    const file = path.join(this.dir, name);
-    const existed = fs.existsSync(file);
-    const fd = openAppendOnly(file);
-    try {
-      const before = fs.fstatSync(fd).size;
-      try {
-        writeFully(fd, Buffer.from(`${line}\n`, 'utf8'));
-        fs.fsyncSync(fd);
-      } catch (error) {
-        try {
-          fs.ftruncateSync(fd, before);
-          fs.fsyncSync(fd);
-        } catch (truncateError) {
-          this.broken = new AuditWriteError(
-            `could not append to ${file} (${(error as Error).message}) nor cut the partial line back off (${(truncateError as Error).message}); reopen the log to repair it`,
-            error,
-          );
-          throw this.broken;
-        }
-        throw error;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (!existed) fsyncDir(this.dir);
-  }
-
-  /**
-   * Leaf = RFC 6962 leaf hash of each committed line's bytes (without its newline). Validated
-   * text may hold non-ASCII, so line boundaries come from scanning the bytes for newlines. The
-   * active segment's running SHA-256 (for the manifest) is fed here too. Must run before the
-   * segment changes (rotate) and before anything reads the tree (checkpoints, proofs).
-   */
-  private hashPendingLeaves(): void {
-    for (const data of this.unhashed) {
-      this.active.hash.update(data);
-      for (
-        let start = 0, nl = data.indexOf(10);
-        nl !== -1;
-        start = nl + 1, nl = data.indexOf(10, start)
-      ) {
-        const leaf = leafHash(data.subarray(start, nl));
-        this.leaves.push(leaf);
-        this.tree.append(leaf);
-      }
-    }
-    this.unhashed = [];
-    this.unhashedRecords = 0;
+    this.tree.hashPending();
+    this.files.rotate(this.key, { seq: this.seq, mac: this.lastMac }, this.now());
   }
 
   private writeCheckpoint(): Checkpoint {
-    this.hashPendingLeaves();
     const cp = makeCheckpoint(
       {
         serviceId: this.serviceId,
         treeSize: this.seq,
-        root: toHex(this.tree.root()),
+        root: this.tree.root(),
         lastMac: this.seq === 0 ? GENESIS_MAC : this.lastMac,
         time: this.now(),
       },
       this.key,
-      this.signingKey,
+      this.settings.signingKey,
     );
-    this.appendSideFile(CHECKPOINT_FILE, encodeCheckpoint(cp));
+    this.files.appendLine(CHECKPOINT_FILE, encodeCheckpoint(cp));
     this.checkpoints.push(cp);
     return cp;
   }
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }

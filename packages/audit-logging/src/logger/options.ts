@@ -113,3 +113,38 @@ export function checkOpenOptions(options: AuditLoggerOptions): void {
   positiveInt('checkpointEvery', options.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
   if (options.signingKey !== undefined) toSigningKey(options.signingKey);
 }
+
+/** The options `open` checked, with every default filled in. */
+export interface WriterSettings {
+  readonly durability: Durability;
+  readonly maxEvents: number;
+  readonly maxDelayMs: number;
+  readonly maxBytes: number | undefined;
+  readonly daily: boolean;
+  readonly checkpointEvery: number;
+  readonly signingKey: ReturnType<typeof toSigningKey> | undefined;
+  readonly onError: AuditLoggerOptions['onError'];
+  readonly clock: () => Date;
+}
+
+export function writerSettings(options: AuditLoggerOptions): WriterSettings {
+  const { batch, rotation } = options;
+  return {
+    durability: options.durability ?? 'immediate',
+    maxEvents: positiveInt('batch.maxEvents', batch?.maxEvents, DEFAULT_BATCH.maxEvents),
+    maxDelayMs: positiveInt('batch.maxDelayMs', batch?.maxDelayMs, DEFAULT_BATCH.maxDelayMs),
+    maxBytes:
+      rotation?.maxBytes === undefined
+        ? undefined
+        : positiveInt('rotation.maxBytes', rotation.maxBytes, 0),
+    daily: rotation?.daily ?? false,
+    checkpointEvery: positiveInt(
+      'checkpointEvery',
+      options.checkpointEvery,
+      DEFAULT_CHECKPOINT_EVERY,
+    ),
+    signingKey: options.signingKey === undefined ? undefined : toSigningKey(options.signingKey),
+    onError: options.onError,
+    clock: options.clock ?? (() => new Date()),
+  };
+}

@@ -1,6 +1,7 @@
-import { hmacSha256, type SecretKey, timingSafeEqual } from '@vramseal/seal-crypto';
+import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { HEX64, ISO_UTC } from '../envelope/formats.js';
+import { equalsHex, toHex } from '../envelope/hex.js';
 
 /**
  * One line of manifest.ndjson, written when a segment is closed by rotation: which records it
@@ -39,12 +40,17 @@ const ENTRY_KEYS = [
 ];
 
 export function manifestMac(key: SecretKey, body: ManifestBody): string {
-  return Buffer.from(hmacSha256(key, Buffer.from(canonicalJson(body), 'utf8'))).toString('hex');
+  return toHex(manifestMacBytes(key, body));
 }
 
+/** True when `entry.mac` is the audit key's MAC of the entry (compared in constant time). */
 export function checkManifestMac(key: SecretKey, entry: ManifestEntry): boolean {
   const { mac, ...body } = entry;
-  return timingSafeEqual(Buffer.from(manifestMac(key, body), 'hex'), Buffer.from(mac, 'hex'));
+  return equalsHex(manifestMacBytes(key, body), mac);
+}
+
+function manifestMacBytes(key: SecretKey, body: ManifestBody): Uint8Array {
+  return hmacSha256(key, Buffer.from(canonicalJson(body), 'utf8'));
 }
 
 export function encodeManifestEntry(entry: ManifestEntry): string {

@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { MAX_LINE_BYTES } from './layout.js';
 
 const { O_APPEND, O_CREAT, O_WRONLY, O_RDONLY, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
 
@@ -9,9 +7,6 @@ export const FILE_MODE = 0o600;
 
 /** Raised for layout problems (symlinks, wrong file types); callers wrap it in their typed error. */
 export class UnsafePathError extends Error {}
-
-/** A line longer than MAX_LINE_BYTES: not written by the logger. */
-export class OversizedLineError extends Error {}
 
 /**
  * Creates `dir` (mode 0700) or checks an existing one: a symlink is refused outright (someone could
@@ -54,16 +49,6 @@ export function openAppendOnly(file: string): number {
   return fd;
 }
 
-export function openReadOnly(file: string): number {
-  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) {
-    fs.closeSync(fd);
-    throw new UnsafePathError(`${file} is not a regular file`);
-  }
-  return fd;
-}
-
 /** A new file's name is durable only once its directory is fsynced (POSIX fsync(2) notes). */
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
@@ -78,48 +63,4 @@ export function fsyncDir(dir: string): void {
 export function writeFully(fd: number, data: Buffer): void {
   let offset = 0;
   while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
-}
-
-export function lineFileExists(dir: string, name: string): boolean {
-  try {
-    fs.lstatSync(path.join(dir, name));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reads a file of newline-terminated lines synchronously in chunks, calling `onLine` with each
- * complete line and the byte offset just after its newline. Returns the bytes after the last
- * newline (a torn tail) and the offset where they start. Memory stays at one chunk + one line;
- * a line longer than MAX_LINE_BYTES throws OversizedLineError.
- */
-export function scanLines(
-  fd: number,
-  onLine: (line: string, endOffset: number, raw: Buffer) => void,
-): { tail: Buffer; tailOffset: number } {
-  const chunk = Buffer.allocUnsafe(1 << 16);
-  let carry = Buffer.alloc(0);
-  let fileOffset = 0;
-  for (;;) {
-    const n = fs.readSync(fd, chunk, 0, chunk.length, fileOffset);
-    if (n === 0) break;
-    let data =
-      carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-    const dataStart = fileOffset - carry.length;
-    fileOffset += n;
-    let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      const raw = data.subarray(start, nl);
-      onLine(raw.toString('utf8'), dataStart + nl + 1, raw);
-      start = nl + 1;
-    }
-    data = data.subarray(start);
-    if (data.length > MAX_LINE_BYTES) {
-      throw new OversizedLineError(`a line is longer than ${MAX_LINE_BYTES} bytes`);
-    }
-    carry = Buffer.from(data);
-  }
-  return { tail: carry, tailOffset: fileOffset - carry.length };
 }

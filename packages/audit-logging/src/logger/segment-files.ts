@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SecretKey } from '@vramseal/seal-crypto';
+import { AuditWriteError } from '../errors.js';
+import { MANIFEST_FILE, segmentName } from '../storage/layout.js';
+import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/manifest.js';
+import { fsyncDir, openAppendOnly, writeFully } from '../storage/secure-fs.js';
+import type { SegmentState } from '../verify/log-check.js';
+
+/** The segment being appended to: its index, bytes so far, running SHA-256, first seq and time. */
+export type ActiveSegment = SegmentState;
+
+/**
+ * The log's files as the writer appends to them: the active segment (one write(2) and one
+ * fdatasync(2) per batch, cut back to its previous length on failure), closing it and starting the
+ * next on rotation (with its manifest line), and single-line appends to the side files. All synchronous,
+ * so one commit never interleaves with another. A failure that leaves a file in a state a retry
+ * cannot fix (a partial line that could not be cut off, no segment to write to) sets `broken`: the
+ * logger then refuses every write until the log is reopened, which repairs it.
+ */
+export class SegmentFiles {
+  broken: AuditWriteError | undefined;
+  #active: ActiveSegment;
+  #lastManifestMac: string;
+  #fd = -1;
+
+  constructor(
+    readonly dir: string,
+    active: ActiveSegment,
+    lastManifestMac: string,
+  ) {
+    this.#active = active;
+    this.#lastManifestMac = lastManifestMac;
+  }
+
+  get active(): ActiveSegment {
+    return this.#active;
+  }
+
+  /** Opens (or creates) the active segment for appending. */
+  open(): void {
+    const file = path.join(this.dir, segmentName(this.#active.index));
+    const existed = fs.existsSync(file);
+    this.#fd = openAppendOnly(file);
+    if (!existed) fsyncDir(this.dir);
+  }
+
+  /** Appends whole lines and makes them durable; on failure nothing of `data` stays in the file. */
+  append(data: Buffer, firstTs: string): void {
+    const before = this.#active.bytes;
+    try {
+      writeFully(this.#fd, data);
+      fs.fdatasyncSync(this.#fd);
+    } catch (error) {
+      throw this.#rollBack(before, error);
+    }
+    this.#active.bytes += data.length;
+    this.#active.firstTs ??= firstTs;
+  }
+
+  #rollBack(length: number, cause: unknown): AuditWriteError {
+    const message = `audit write failed in ${path.join(this.dir, segmentName(this.#active.index))} (${(cause as Error).message}); the batch was not recorded`;
+    try {
+      fs.ftruncateSync(this.#fd, length);
+      fs.fdatasyncSync(this.#fd);
+    } catch (truncateError) {
+      // The file may now end in a partial line; reopening repairs it. Until then, refuse writes.
+      this.broken = new AuditWriteError(
+        `${message}; rolling back also failed (${(truncateError as Error).message}). Reopen the log to repair it`,
+        cause,
+      );
+      return this.broken;
+    }
+    return new AuditWriteError(`${message}. Free space or fix permissions and retry`, cause);
+  }
+
+  /**
+   * Closes the active segment: fsyncs it, chains its SHA-256 and seq range into the manifest
+   * (MACed with the audit key), and starts the next segment. The caller hashes every pending line
+   * into `active.hash` first.
+   */
+  rotate(key: SecretKey, last: { seq: number; mac: string }, closedAt: string): void {
+    fs.fsyncSync(this.#fd);
+    const closing = this.#active;
+    const body: ManifestBody = {
+      segment: segmentName(closing.index),
+      index: closing.index,
+      firstSeq: closing.firstSeq,
+      lastSeq: last.seq,
+      bytes: closing.bytes,
+      sha256: closing.hash.copy().digest('hex'),
+      lastMac: last.mac,
+      closedAt,
+      prevMac: this.#lastManifestMac,
+    };
+    const mac = manifestMac(key, body);
+    this.appendLine(MANIFEST_FILE, encodeManifestEntry({ ...body, mac }));
+    this.#lastManifestMac = mac;
+    this.#startNext(last.seq + 1);
+  }
+
+  #startNext(firstSeq: number): void {
+    fs.closeSync(this.#fd);
+    this.#fd = -1;
+    this.#active = {
+      index: this.#active.index + 1,
+      bytes: 0,
+      hash: createHash('sha256'),
+      firstSeq,
+      firstTs: undefined,
+    };
+    try {
+      this.open();
+    } catch (error) {
+      // The old segment is closed and listed; without a new one there is nowhere to write.
+      this.broken = new AuditWriteError(
+        `could not create ${segmentName(this.#active.index)} in ${this.dir} (${(error as Error).message}); reopen the log once the directory is writable`,
+        error,
+      );
+      throw this.broken;
+    }
+  }
+
+  /**
+   * Appends one line to the manifest or checkpoint file. A failed write is cut back off, like a
+   * failed batch: the caller retries later (next rotation or checkpoint), and a retry appended after
+   * half a line would leave a broken line in the middle of the file, which no reopen can repair.
+   */
+  appendLine(name: string, line: string): void {
+    const file = path.join(this.dir, name);
+    const existed = fs.existsSync(file);
+    const fd = openAppendOnly(file);
+    try {
+      const before = fs.fstatSync(fd).size;
+      try {
+        writeFully(fd, Buffer.from(`${line}\n`, 'utf8'));
+        fs.fsyncSync(fd);
+      } catch (error) {
+        try {
+          fs.ftruncateSync(fd, before);
+          fs.fsyncSync(fd);
+        } catch (truncateError) {
+          this.broken = new AuditWriteError(
+            `could not append to ${file} (${(error as Error).message}) nor cut the partial line back off (${(truncateError as Error).message}); reopen the log to repair it`,
+            error,
+          );
+          throw this.broken;
+        }
+        throw error;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!existed) fsyncDir(this.dir);
+  }
+
+  /** Closes the active segment's descriptor. Safe to call twice. */
+  close(): void {
+    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    this.#fd = -1;
+  }
+}
