@@ -98,6 +98,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         const [first = '', ...more] = message
           .trim()
           .replace(/^error: /, '')
+          .replace(' is invalid. ', ' is invalid: ')
           .split('\n');
         const hint = more.join(' ').trim();
         write(

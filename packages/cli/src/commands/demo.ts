@@ -225,8 +225,12 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
     );
     term.line(paint('dim', `$ vramseal audit verify ${auditDir}`));
     if (!term.json) runAuditTool(term, ['verify', auditDir, '--key-env', TOKEN_ENV], toolEnv);
-    term.line(paint('dim', `$ vramseal audit tail -n 6 ${auditDir}`));
-    if (!term.json) runAuditTool(term, ['tail', auditDir, '--lines', '6'], toolEnv);
+    // From just before the failure to the end: the failure, the reset, the re-seal, the close.
+    const tailLines = String(
+      Math.max(1, types.length - types.indexOf('seal_verification_failed') + 1),
+    );
+    term.line(paint('dim', `$ vramseal audit tail -n ${tailLines} ${auditDir}`));
+    if (!term.json) runAuditTool(term, ['tail', auditDir, '--lines', tailLines], toolEnv);
     claim(
       `the audit log verifies with its key (${report.events} events, the failure and the reset among them)`,
       report.ok && report.checked.macs && critical,

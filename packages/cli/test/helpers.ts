@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+/** The built command, as `npm i @vramseal/cli` installs it. */
+export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+/** A worker token good enough for deriveKey (random-looking, over 16 bytes). */
+export const TOKEN = 'cli-test-token-7f3a9c1e5b2d8046a1e9';
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `vramseal <args>` in a clean environment: no token, no colour variables, unless given.
+ * VRAMSEAL_BACKEND is passed through, so the same tests can run on a GPU.
+ */
+export function run(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Run {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k === 'NO_COLOR' || k === 'FORCE_COLOR') continue;
+    if (k.startsWith('VRAMSEAL_') && k !== 'VRAMSEAL_BACKEND') continue;
+    env[k] = v;
+  }
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...env, ...options.env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs with the test token in VRAMSEAL_WORKER_TOKEN. */
+export function runWithToken(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Run {
+  return run(args, { ...options, env: { VRAMSEAL_WORKER_TOKEN: TOKEN, ...options.env } });
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the test. */
+export function tmp(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vramseal-cli-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A model directory of random weight files with these sizes; returns the files. */
+export function makeModel(dir: string, sizes: number[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  return sizes.map((size, i) => {
+    const file = path.join(dir, `weights-${i}.bin`);
+    writeFileSync(file, randomBytes(size));
+    return file;
+  });
+}
+
+/** A 32-byte key file (64 hex characters) with this mode; returns its path and its text. */
+export function makeKeyFile(dir: string, mode = 0o600): { file: string; hex: string } {
+  const hex = randomBytes(32).toString('hex');
+  const file = path.join(dir, 'worker.key');
+  writeFileSync(file, `${hex}\n`, { mode });
+  return { file, hex };
+}
+
+/** No stack trace: no "    at " frame lines. */
+export function hasStack(text: string): boolean {
+  return /^\s+at .+:\d+:\d+\)?$/m.test(text);
+}

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { deriveKey, verifySealSignature } from '@vramseal/seal-crypto';
+import { describe, expect, it } from 'vitest';
+import { hasStack, makeKeyFile, makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function fieldsOf(shard: Record<string, never>) {
+  return {
+    keyId: shard.keyId,
+    shardId: shard.shardId,
+    device: shard.gpuDevice,
+    byteLength: shard.vramBytes,
+    digest: Buffer.from(shard.digest, 'hex'),
+    treeRoot: Buffer.from(shard.treeRoot, 'hex'),
+    leafSize: shard.leafSize,
+    sealedAt: shard.sealedAt,
+    modelRef: shard.modelRef,
+    shardIndex: shard.shardIndex,
+    totalShards: shard.totalShards,
+  };
+}
+
+describe('vramseal seal', () => {
+  it('seals a model directory as a shard set and a file alone; the manifest holds every field, signed', () => {
+    const dir = tmp();
+    const files = makeModel(path.join(dir, 'tiny-llama'), [300_000, 1_200_000, 65_536]);
+    writeFileSync(path.join(dir, 'tiny-llama', '.hidden'), 'not a weight file');
+    mkdirSync(path.join(dir, 'tiny-llama', 'sub'));
+    const [single] = makeModel(path.join(dir, 'extra'), [4_096]);
+    const r = runWithToken(['seal', 'tiny-llama', 'extra/weights-0.bin', '--manifest', 'm.json'], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    // The table: one row per shard, with the columns the issue asks for.
+    expect(r.stdout).toMatch(
+      /^shard +size +device +digest \(sha256\) +tree root +time +throughput$/m,
+    );
+    for (const id of [
+      'tiny-llama-weights-0-bin',
+      'tiny-llama-weights-1-bin',
+      'tiny-llama-weights-2-bin',
+      'weights-0-bin',
+    ]) {
+      expect(r.stdout).toMatch(new RegExp(`^${id} +\\S+ KiB|^${id} +\\S+ MiB`, 'm'));
+    }
+    expect(r.stdout).toContain('manifest m.json: 4 shard(s)');
+
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'm.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      format: 'vramseal-seal-manifest',
+      version: 1,
+      backend: expect.any(String),
+    });
+    expect(manifest.shards.map((s: { file: string }) => s.file)).toEqual([
+      'tiny-llama/weights-0.bin',
+      'tiny-llama/weights-1.bin',
+      'tiny-llama/weights-2.bin',
+      'extra/weights-0.bin',
+    ]);
+    const key = deriveKey(TOKEN, 'seal');
+    for (const [i, shard] of manifest.shards.entries()) {
+      const file = i < 3 ? files[i]! : single!;
+      expect(Object.keys(shard).sort()).toEqual([
+        'digest',
+        'file',
+        'gpuDevice',
+        'keyId',
+        'leafSize',
+        'modelRef',
+        'sealedAt',
+        'shardId',
+        'shardIndex',
+        'signature',
+        'totalShards',
+        'treeRoot',
+        'vramBytes',
+      ]);
+      expect(shard.digest).toBe(sha256(file));
+      expect(shard.vramBytes).toBe(readFileSync(file).length);
+      expect(shard.keyId).toBe(key.id);
+      expect(shard.leafSize).toBe(65536);
+      // The signature is the seal signature VramManager makes (seal-crypto's payload and HMAC).
+      expect(verifySealSignature(key, fieldsOf(shard), Buffer.from(shard.signature, 'hex'))).toBe(
+        true,
+      );
+    }
+    expect(
+      manifest.shards
+        .slice(0, 3)
+        .map((s: { shardIndex: number; totalShards: number; modelRef: string }) => [
+          s.shardIndex,
+          s.totalShards,
+          s.modelRef,
+        ]),
+    ).toEqual([
+      [0, 3, 'tiny-llama'],
+      [1, 3, 'tiny-llama'],
+      [2, 3, 'tiny-llama'],
+    ]);
+    expect(manifest.shards[3]).toMatchObject({
+      shardIndex: 0,
+      totalShards: 1,
+      modelRef: 'weights-0.bin',
+    });
+  });
+
+  it('--json: one document with the manifest path, backend, key id and every shard with its time', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [100_000, 200_000]);
+    const r = runWithToken(['seal', 'm', '--json', '--model-ref', 'org/model@rev1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(true);
+    expect(doc.manifest).toBe(path.join(dir, 'vramseal-manifest.json'));
+    expect(doc.keyId).toBe(deriveKey(TOKEN, 'seal').id);
+    expect(doc.shards).toHaveLength(2);
+    expect(doc.shards[0]).toMatchObject({
+      modelRef: 'org/model@rev1',
+      ms: expect.any(Number),
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(r.stderr).toBe(''); // no progress lines with --json
+  });
+
+  it('a key file gives the same seal key as loadKeyFile; a key file readable by others is refused with the fix', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    const { file, hex } = makeKeyFile(dir);
+    const r = run(['seal', 'm', '--key-file', file, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).keyId).toBe(deriveKey(Buffer.from(hex, 'hex'), 'seal').id);
+    expect(r.stdout + r.stderr).not.toContain(hex);
+
+    const loose = path.join(tmp(), 'loose.key');
+    writeFileSync(loose, `${hex}\n`, { mode: 0o644 });
+    const refused = run(['seal', 'm', '--key-file', loose], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^vramseal: key file .*loose\.key is readable by group or others.*chmod 600/,
+    );
+    expect(refused.stdout + refused.stderr).not.toContain(hex);
+  });
+
+  it('no key at all is exit 2 naming both ways to give one; a weak token is refused', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    const r = run(['seal', 'm'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'vramseal: no seal key was given: pass --key-file <path> (a 32-byte key, mode 0600) or set VRAMSEAL_WORKER_TOKEN to the worker token\n',
+    );
+    expect(existsSync(path.join(dir, 'vramseal-manifest.json'))).toBe(false);
+    const weak = run(['seal', 'm'], {
+      cwd: dir,
+      env: { VRAMSEAL_WORKER_TOKEN: 'abcabcabcabcabcabcabc' },
+    });
+    expect(weak.code).toBe(2);
+    expect(weak.stderr).toMatch(/VRAMSEAL_WORKER_TOKEN is too weak.*openssl rand -hex 32/);
+    expect(weak.stderr).not.toContain('abcabc');
+  });
+
+  it('unreadable inputs are exit 2 and write no manifest: a missing file, an empty directory, a FIFO, a missing key file', () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'empty'));
+    const cases: [string[], RegExp][] = [
+      [['seal', 'missing.bin'], /^vramseal: cannot read missing\.bin \(ENOENT\); check the path/],
+      [['seal', 'empty'], /^vramseal: empty holds no files to seal/],
+      [['seal', '/dev/null'], /^vramseal: \/dev\/null is neither a regular file nor a directory/],
+      [
+        ['seal', 'empty', '--key-file', 'no.key'],
+        /^vramseal: cannot read key file no\.key \(ENOENT\)/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = runWithToken(args, { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(hasStack(r.stderr)).toBe(false);
+    }
+    expect(existsSync(path.join(dir, 'vramseal-manifest.json'))).toBe(false);
+  });
+
+  it('--expect-sha256: the right digest seals, another is exit 1 (integrity), a malformed one exit 2', () => {
+    const dir = tmp();
+    const [file] = makeModel(path.join(dir, 'm'), [70_000]);
+    const good = runWithToken(['seal', file!, '--expect-sha256', sha256(file!).toUpperCase()], {
+      cwd: dir,
+    });
+    expect(good.code, good.stderr).toBe(0);
+
+    const other = createHash('sha256').update('other bytes').digest('hex');
+    const bad = runWithToken(['seal', file!, '--expect-sha256', other, '--manifest', 'bad.json'], {
+      cwd: dir,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /^vramseal: shard weights-0-bin: the bytes read from .* have SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}; no seal was made$/m,
+    );
+    expect(existsSync(path.join(dir, 'bad.json'))).toBe(false);
+
+    const malformed = runWithToken(['seal', file!, '--expect-sha256', 'abc123'], { cwd: dir });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--expect-sha256 is not a SHA-256 digest/);
+
+    makeModel(path.join(dir, 'two'), [10, 20]);
+    const two = runWithToken(['seal', 'two', '--expect-sha256', other], { cwd: dir });
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/--expect-sha256 is one file's digest, but 2 files were named/);
+  });
+
+  it('plain progress lines on stderr when it is not a terminal (no bar escapes)', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [9 * 1024 * 1024]);
+    const r = runWithToken(['seal', 'm'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('sealing m/weights-0.bin (9.0 MiB)\n');
+    expect(r.stdout).not.toContain('\u001b[');
+  });
+
+  it('the token never reaches the output, also with --json --verbose (narration on stderr)', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [50_000]);
+    const r = runWithToken(['seal', 'm', '--json', '--verbose', '--audit-dir', 'audit'], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/info +seal +Sealed shard m-weights-0-bin/);
+    for (const text of [
+      r.stdout,
+      r.stderr,
+      readFileSync(path.join(dir, 'vramseal-manifest.json'), 'utf8'),
+    ]) {
+      expect(text).not.toContain(TOKEN);
+    }
+  });
+});

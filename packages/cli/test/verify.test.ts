@@ -1,0 +1,202 @@
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasStack, makeKeyFile, makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
+
+/** A sealed model directory `m` (three shards) and a lone file, with the manifest m.json. */
+function sealed(
+  env: Record<string, string> = { VRAMSEAL_WORKER_TOKEN: TOKEN },
+  extra: string[] = [],
+) {
+  const dir = tmp();
+  const files = makeModel(path.join(dir, 'm'), [200_000, 1_000_000, 70_000]);
+  const r = run(['seal', 'm', '--manifest', 'm.json', ...extra], { cwd: dir, env });
+  expect(r.code, r.stderr).toBe(0);
+  const manifestFile = path.join(dir, 'm.json');
+  return {
+    dir,
+    files,
+    manifestFile,
+    manifest: () => JSON.parse(readFileSync(manifestFile, 'utf8')),
+  };
+}
+
+function flipBit(file: string, offset: number): void {
+  const bytes = readFileSync(file);
+  bytes[offset]! ^= 0x01;
+  writeFileSync(file, bytes);
+}
+
+function rewrite(
+  file: string,
+  edit: (manifest: { shards: Record<string, unknown>[] } & Record<string, unknown>) => void,
+) {
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  edit(manifest);
+  writeFileSync(file, JSON.stringify(manifest, null, 2));
+}
+
+describe('vramseal verify', () => {
+  it('exit 0 when every file matches; the table names each shard; --deep too', () => {
+    const { dir } = sealed();
+    const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^m-weights-1-bin +m\/weights-1\.bin +ok +signature, digest, tree root +/m,
+    );
+    expect(r.stdout).toMatch(/^OK: 3 shard\(s\) match manifest m\.json/m);
+    const deep = runWithToken(['verify', 'm.json', '--deep', '--json'], { cwd: dir });
+    expect(deep.code, deep.stderr).toBe(0);
+    const doc = JSON.parse(deep.stdout);
+    expect(doc).toMatchObject({ ok: true, exitCode: 0, deep: true });
+    expect(doc.shards.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('a key file seals and verifies; another key is exit 2 naming both key ids', () => {
+    const keyDir = tmp();
+    const { file } = makeKeyFile(keyDir);
+    const { dir } = sealed({}, ['--key-file', file]);
+    expect(run(['verify', 'm.json', '--key-file', file], { cwd: dir }).code).toBe(0);
+    const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^vramseal: shard m-weights-0-bin was sealed with key [0-9a-f]{16}, but \$VRAMSEAL_WORKER_TOKEN gives key [0-9a-f]{16}; pass the key it was sealed with\n$/,
+    );
+  });
+
+  it('one flipped bit in a weight file is exit 1 naming the shard and the check; --json says the same', () => {
+    const { dir, files } = sealed();
+    flipBit(files[1]!, 777_777);
+    const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^m-weights-1-bin +m\/weights-1\.bin +MISMATCH +digest /m);
+    expect(r.stdout).toMatch(/^m-weights-0-bin +m\/weights-0\.bin +ok /m);
+    expect(r.stdout).toMatch(/^TAMPERED: 1 of 3 shard\(s\) do not match manifest m\.json$/m);
+    expect(r.stdout).toContain(
+      'm-weights-1-bin: m/weights-1.bin has another SHA-256 than the one sealed',
+    );
+    const doc = JSON.parse(runWithToken(['verify', 'm.json', '--json'], { cwd: dir }).stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.exitCode).toBe(1);
+    expect(doc.shards[1]).toMatchObject({
+      shardId: 'm-weights-1-bin',
+      status: 'mismatch',
+      check: 'digest',
+      code: 'INTEGRITY_VIOLATION',
+    });
+  });
+
+  it('the re-seal is audited: a tampered file leaves a critical integrity_violation in --audit-dir', () => {
+    const { dir, files } = sealed();
+    flipBit(files[0]!, 5);
+    expect(runWithToken(['verify', 'm.json', '--audit-dir', 'audit'], { cwd: dir }).code).toBe(1);
+    const tail = runWithToken(['audit', 'tail', 'audit', '--json'], { cwd: dir });
+    const types = JSON.parse(tail.stdout).records.map((r: { type: string }) => r.type);
+    expect(types).toContain('integrity_violation');
+    expect(runWithToken(['audit', 'verify', 'audit'], { cwd: dir }).code).toBe(0);
+  });
+
+  it('a file of another size is a size mismatch (exit 1); a missing or unreadable file is exit 2', () => {
+    const { dir, files } = sealed();
+    writeFileSync(files[2]!, readFileSync(files[2]!).subarray(0, 69_999));
+    const truncated = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
+    expect(truncated.code).toBe(1);
+    expect(JSON.parse(truncated.stdout).shards[2]).toMatchObject({
+      status: 'mismatch',
+      check: 'size',
+    });
+
+    const other = sealed();
+    rmSync(other.files[0]!);
+    const missing = runWithToken(['verify', 'm.json'], { cwd: other.dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toMatch(/^m-weights-0-bin +m\/weights-0\.bin +ERROR /m);
+    expect(missing.stdout).toContain('cannot read m/weights-0.bin (ENOENT)');
+    expect(hasStack(missing.stdout + missing.stderr)).toBe(false);
+
+    if (process.getuid?.() !== 0) {
+      chmodSync(other.files[1]!, 0);
+      expect(runWithToken(['verify', 'm.json'], { cwd: other.dir }).code).toBe(2);
+    }
+  });
+
+  it('a proven mismatch outranks an unreadable file: exit 1', () => {
+    const { dir, files } = sealed();
+    rmSync(files[0]!);
+    flipBit(files[1]!, 0);
+    expect(runWithToken(['verify', 'm.json'], { cwd: dir }).code).toBe(1);
+  });
+
+  it('an edited manifest fails its signature: a changed tree root, model ref or seal time', () => {
+    const edits: [string, (s: Record<string, unknown>) => void][] = [
+      ['treeRoot', (s) => (s.treeRoot = '0'.repeat(64))],
+      ['modelRef', (s) => (s.modelRef = 'another/model')],
+      ['sealedAt', (s) => (s.sealedAt = (s.sealedAt as number) + 1)],
+    ];
+    for (const [field, edit] of edits) {
+      const { dir, manifestFile } = sealed();
+      rewrite(manifestFile, (m) => edit(m.shards[0]!));
+      const r = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
+      expect(r.code, field).toBe(1);
+      expect(JSON.parse(r.stdout).shards[0], field).toMatchObject({
+        status: 'mismatch',
+        check: 'signature',
+      });
+    }
+  });
+
+  it('a shard left out of a shard set fails the set check (exit 1)', () => {
+    const { dir, manifestFile } = sealed();
+    rewrite(manifestFile, (m) => m.shards.splice(1, 1));
+    const r = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.shards.map((s: { check: string }) => s.check)).toEqual(['shard_set', 'shard_set']);
+    expect(doc.shards[0].detail).toMatch(/model m is not a whole shard set/);
+  });
+
+  it('manifest errors are exit 2 with what is wrong: not JSON, another format or version, a missing or unknown field, a repeated id', () => {
+    const cases: [
+      (m: { shards: Record<string, unknown>[] } & Record<string, unknown>) => void,
+      RegExp,
+    ][] = [
+      [(m) => (m.format = 'something-else'), /"format" is not "vramseal-seal-manifest"/],
+      [(m) => (m.version = 2), /"version" 2 is not 1/],
+      [(m) => delete m.shards[0]!.digest, /shards\[0\]\.digest is missing/],
+      [(m) => (m.shards[1]!.leafSize = 1000), /shards\[1\]\.leafSize is not a power of two/],
+      [(m) => (m.shards[0]!.extra = 1), /shards\[0\] has an unknown field "extra"/],
+      [
+        (m) => (m.shards[2]!.shardId = m.shards[0]!.shardId),
+        /shards\[2\]\.shardId repeats an earlier one/,
+      ],
+      [(m) => (m.shards = []), /"shards" is not a non-empty list/],
+    ];
+    const { dir, manifestFile } = sealed();
+    const original = readFileSync(manifestFile, 'utf8');
+    for (const [edit, message] of cases) {
+      writeFileSync(manifestFile, original);
+      rewrite(manifestFile, edit);
+      const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+      expect(r.code, String(message)).toBe(2);
+      expect(r.stderr, String(message)).toMatch(
+        /^vramseal: manifest m\.json is not a usable seal manifest: /,
+      );
+      expect(r.stderr, String(message)).toMatch(message);
+      expect(r.stderr).toMatch(/pass a manifest written by `vramseal seal`, unedited\n$/);
+    }
+    writeFileSync(manifestFile, '{"format": "vramseal-seal-manifest", ');
+    const broken = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
+    expect(broken.code).toBe(2);
+    expect(JSON.parse(broken.stdout).error).toMatchObject({
+      code: 'BAD_MANIFEST',
+      message: expect.stringContaining('it is not JSON'),
+    });
+  });
+
+  it('a missing key is exit 2 before any file is read', () => {
+    const { dir } = sealed();
+    const r = run(['verify', 'm.json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^vramseal: no seal key was given: pass --key-file/);
+  });
+});
