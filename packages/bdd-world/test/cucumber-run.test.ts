@@ -25,7 +25,9 @@ afterAll(() => {
 
 async function cucumberRun(feature: string, runId: string, extraImports: string[] = []) {
   const proofDir = mkdtempSync(join(tmpdir(), 'bdd-world-proof-'));
-  made.push(proofDir);
+  // The scenarios' own temp folders (audit logs, weight files) go here, to be counted afterwards.
+  const scenarioTmp = mkdtempSync(join(tmpdir(), 'bdd-world-tmp-'));
+  made.push(proofDir, scenarioTmp);
   const args = [
     cucumber,
     '--config',
@@ -39,20 +41,28 @@ async function cucumberRun(feature: string, runId: string, extraImports: string[
     VRAMSEAL_RUN_ID: runId,
     VRAMSEAL_PROOF_DIR: proofDir,
     VRAMSEAL_BACKEND: '',
+    TMPDIR: scenarioTmp,
   };
   try {
     const { stdout } = await run(process.execPath, args, { cwd: fixtures, env });
-    return { code: 0, stdout, bundle: join(proofDir, 'bdd', runId) };
+    return { code: 0, stdout, bundle: join(proofDir, 'bdd', runId), scenarioTmp };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout + e.stderr, bundle: join(proofDir, 'bdd', runId) };
+    return {
+      code: e.code,
+      stdout: e.stdout + e.stderr,
+      bundle: join(proofDir, 'bdd', runId),
+      scenarioTmp,
+    };
   }
 }
 
 describe('a Cucumber run with the proof bundle', () => {
   it('writes messages, HTML, JUnit, per-scenario evidence and an index a person can read', async () => {
-    const { code, stdout, bundle } = await cucumberRun('proof.feature', 'run-proof-1');
+    const { code, stdout, bundle, scenarioTmp } = await cucumberRun('proof.feature', 'run-proof-1');
     expect(code, stdout).toBe(0);
+    // Every scenario's audit log folder was removed by the After hook.
+    expect(readdirSync(scenarioTmp).filter((name) => name.startsWith('vramseal-bdd-'))).toEqual([]);
     expect(readdirSync(bundle).sort()).toEqual([
       'index.md',
       'junit.xml',
