@@ -1,6 +1,8 @@
 // The pack check: `pnpm -r pack` packs the workspace, the tarballs of the publishable packages are installed
 // into an empty npm project (no workspace around them), and each package is imported there the way
-// a consumer would. Each package is one JUnit test case in reports/junit/pack.xml.
+// a consumer would. Then @vramseal/cli is installed alone, with only its dependencies' tarballs, into
+// another empty project, and its `vramseal` bin seals, verifies and catches a changed file there.
+// Each check is one JUnit test case in reports/junit/pack.xml.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,16 +37,20 @@ function check(name, fn) {
   }
 }
 
+// pnpm names a tarball after its package: @vramseal/seal-crypto@0.1.0 -> vramseal-seal-crypto-0.1.0.tgz
+const tarballOf = (pkg) =>
+  join(tarballs, `${pkg.name.replace('@', '').replace('/', '-')}-${pkg.version}.tgz`);
+const emptyProject = (dir) =>
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
+
 let installed = false;
 check('pnpm -r pack, then install every publishable package into an empty npm project', () => {
   run('pnpm', ['-r', 'pack', '--pack-destination', tarballs], root);
-  writeFileSync(
-    join(consumer, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-  );
-  // pnpm names a tarball after its package: @vramseal/seal-crypto@0.1.0 -> vramseal-seal-crypto-0.1.0.tgz
-  const tarballOf = (pkg) => `${pkg.name.replace('@', '').replace('/', '-')}-${pkg.version}.tgz`;
-  const files = packages.map((pkg) => join(tarballs, tarballOf(pkg)));
+  emptyProject(consumer);
+  const files = packages.map(tarballOf);
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], consumer);
   installed = true;
 });
@@ -132,6 +138,70 @@ for (const [name, script] of Object.entries(smokeTests)) {
     run('node', ['--input-type=module', '-e', script], consumer);
   });
 }
+
+/** A package and the workspace packages it depends on at run time, transitively. */
+function withDependencies(name, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  const pkg = packages.find((p) => p.name === name);
+  for (const dep of Object.keys(pkg?.dependencies ?? {})) {
+    if (packages.some((p) => p.name === dep)) withDependencies(dep, seen);
+  }
+  return seen;
+}
+
+check(
+  '@vramseal/cli installed alone with its dependencies: vramseal --version, seal, verify, a changed file, audit verify',
+  () => {
+    if (!installed) throw new Error('not packed: see the pack and install case');
+    const alone = join(work, 'cli-alone');
+    mkdirSync(alone);
+    emptyProject(alone);
+    const names = [...withDependencies('@vramseal/cli')];
+    const files = names.map((name) => tarballOf(packages.find((p) => p.name === name)));
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], alone);
+    const installedNames = readdirSync(join(alone, 'node_modules/@vramseal'));
+    if (installedNames.includes('bdd-world')) throw new Error('bdd-world came along');
+    const bin = join(alone, 'node_modules/.bin/vramseal');
+    const cliVersion = packages.find((p) => p.name === '@vramseal/cli').version;
+    const version = run(bin, ['--version'], alone).trim();
+    if (version !== cliVersion) throw new Error(`vramseal --version printed ${version}`);
+    const env = { ...process.env, VRAMSEAL_WORKER_TOKEN: 'pack-check token: 2d7b0e95c41a83f6' };
+    const vramseal = (args) => {
+      try {
+        execFileSync(bin, args, { cwd: alone, env, stdio: 'pipe', encoding: 'utf8' });
+        return 0;
+      } catch (e) {
+        return e.status;
+      }
+    };
+    mkdirSync(join(alone, 'model'));
+    writeFileSync(
+      join(alone, 'model/a.bin'),
+      new Uint8Array(3_000_001).map((_, i) => i % 251),
+    );
+    writeFileSync(
+      join(alone, 'model/b.bin'),
+      new Uint8Array(70_000).map((_, i) => i % 7),
+    );
+    const steps = [
+      [['seal', 'model', '--backend', 'mock', '--audit-dir', 'audit'], 0],
+      [['verify', 'vramseal-manifest.json', '--backend', 'mock', '--deep'], 0],
+      [['audit', 'verify', 'audit'], 0],
+    ];
+    for (const [args, expected] of steps) {
+      const code = vramseal(args);
+      if (code !== expected)
+        throw new Error(`vramseal ${args.join(' ')} exited ${code}, not ${expected}`);
+    }
+    writeFileSync(
+      join(alone, 'model/b.bin'),
+      new Uint8Array(70_000).map((_, i) => i % 5),
+    );
+    const tampered = vramseal(['verify', 'vramseal-manifest.json', '--backend', 'mock']);
+    if (tampered !== 1) throw new Error(`verify of a changed file exited ${tampered}, not 1`);
+  },
+);
 
 const xmlEscape = (s) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

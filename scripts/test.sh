@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test vramseal has, on a fresh machine: installs pnpm and the workspace, then lint, build,
-# typecheck, unit tests (vitest), native tests (ctest, plain and ASan/UBSan), Cucumber features and
-# the pack check (tarballs installed into an empty npm project). Runs every step even after a
+# typecheck, unit tests (vitest), native tests (ctest, plain and ASan/UBSan), Cucumber features, the
+# README's demo (`vramseal demo`, which must prove every claim) and the pack check (tarballs
+# installed into an empty npm project). Runs every step even after a
 # failure, so one run shows everything that is wrong; ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ step lint pnpm lint
 step build pnpm build
 step typecheck pnpm typecheck
 step tests pnpm turbo run test --concurrency=1 --continue
+step demo node packages/cli/dist/bin.js demo
 step pack-check node scripts/pack-check.mjs
 
 node scripts/test-summary.mjs reports
