@@ -66,7 +66,7 @@ describe('fields', () => {
       tokens_in: 512,
       tokens_out: 128,
       decode_time_ms: 77.5,
-      cute: 'Shard 0 is tucked in safely on GPU0! 🛏️',
+      cute: 'Shard 0 is tucked in safely on GPU0! 🎉',
       story: 'The manager copied 1 GiB to GPU0, hashed it on the way, and signed the seal.',
       context: { bytes: 1073741824, leaf_size: 65536 },
     };

@@ -3,7 +3,7 @@ import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { HEX64, ISO_UTC } from '../envelope/formats.js';
 import { equalsHex, toHex } from '../envelope/hex.js';
-import { validateTextOption } from '../events/validate.js';
+import { validateRecordedText } from '../events/validate.js';
 import { type CheckpointPublicKey, toPublicKey } from './keys.js';
 
 /**
@@ -69,7 +69,7 @@ export function decodeCheckpoint(input: string | object): Checkpoint | string {
   if (typeof parsed !== 'object' || parsed === null) return 'checkpoint is not a JSON object';
   const c = parsed as Record<string, unknown>;
   try {
-    validateTextOption('serviceId', c.serviceId);
+    validateRecordedText('serviceId', c.serviceId);
   } catch (error) {
     return `checkpoint ${(error as Error).message}`;
   }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
 import type { LoggedEvent } from '../events/schema.js';
-import { validateEvent, validateTextOption } from '../events/validate.js';
+import { validateRecordedEvent, validateRecordedText } from '../events/validate.js';
 import { canonicalJson } from './canonical-json.js';
 import { HEX64, ISO_UTC } from './formats.js';
 import { equalsHex, toHex } from './hex.js';
@@ -97,7 +97,7 @@ export function decodeRecord(raw: Buffer): AuditRecord | string {
   if (typeof r.ts !== 'string' || !ISO_UTC.test(r.ts)) return 'ts is not an ISO 8601 UTC timestamp';
   try {
     // The same rules as the writer's option: a forged serviceId cannot carry escapes to a terminal.
-    validateTextOption('serviceId', r.serviceId);
+    validateRecordedText('serviceId', r.serviceId);
   } catch (error) {
     return (error as Error).message;
   }
@@ -106,7 +106,7 @@ export function decodeRecord(raw: Buffer): AuditRecord | string {
   if (typeof r.mac !== 'string' || !HEX64.test(r.mac)) return 'mac is not 64 hex digits';
   let event: LoggedEvent;
   try {
-    event = validateEvent(r.event, { allowSystem: true });
+    event = validateRecordedEvent(r.event);
   } catch (error) {
     return `event is invalid: ${(error as Error).message}`;
   }

@@ -14,15 +14,29 @@ export const MAX_FIELD_BYTES = 1024;
 
 /**
  * Characters that let one log line pretend to be another or hide what it says (log injection,
- * CWE-117), by Unicode general category (UAX #44):
- * - Cc: C0/C1 controls and DEL (NUL, CR, LF, TAB, ESC and so every ANSI sequence)
- * - Cf: format characters, invisible by design: bidi embeddings/overrides/isolates and marks
- *   (U+202A-202E, U+2066-2069, U+200E/200F, U+061C: Trojan Source, CVE-2021-42574), zero-width
- *   characters (U+200B-200D, U+2060), the BOM, soft hyphen, tag characters (U+E0000-E007F)
- * - Cs: a lone surrogate (not text; it has no UTF-8 encoding)
- * - Zl, Zp: U+2028 / U+2029, line and paragraph separators
+ * CWE-117). The one definition of an unsafe character in text, by Unicode property (UAX #44),
+ * shared with @vramseal/narration-core, whose sanitizeText neutralises exactly what this refuses:
+ * `testdata/unsafe-characters.json` at the repository root lists every code point, and both packages
+ * test against it.
+ * - line-breaking: Cc (C0/C1 controls and DEL: NUL, CR, LF, TAB, ESC and so every ANSI sequence),
+ *   Zl and Zp (U+2028 / U+2029, line and paragraph separators)
+ * - invisible: Cf, format characters (bidi embeddings/overrides/isolates and marks, U+202A-202E,
+ *   U+2066-2069, U+200E/200F, U+061C: Trojan Source, CVE-2021-42574; zero-width characters; the BOM;
+ *   soft hyphen; tag characters), Cs (a lone surrogate: not text, it has no UTF-8 encoding), and
+ *   every other default-ignorable code point (Hangul and Khmer fillers such as U+3164, the combining
+ *   grapheme joiner, variation selectors)
  */
-const FORBIDDEN_CHAR = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+const LINE_BREAKING = String.raw`\p{Cc}\p{Zl}\p{Zp}`;
+const INVISIBLE = String.raw`\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}`;
+const UNSAFE_CHAR = new RegExp(`[${LINE_BREAKING}${INVISIBLE}]`, 'u');
+
+/**
+ * What records written before the shared definition may hold: the default-ignorable code points
+ * that are not format characters (U+3164 and the like) were accepted then. Records, checkpoints and
+ * published checkpoints read back are checked with this, so every log written then still verifies;
+ * `emit` refuses them all.
+ */
+const UNSAFE_CHAR_WHEN_RECORDED = /[\p{Cc}\p{Zl}\p{Zp}\p{Cf}\p{Cs}]/u;
 
 /** A raw memory address does not belong in an audit log (it helps exploit, not audit). */
 const POINTER_LIKE = /\b0x[0-9a-f]{8,}\b/i;
@@ -41,8 +55,8 @@ function describeChar(ch: string): string {
  * The rules `text` and `name` share: no forbidden character, 1..MAX_FIELD_BYTES bytes of UTF-8.
  * `name` (ids, refs, a path someone tried) stops here.
  */
-function checkName(field: string, value: string): void {
-  const bad = FORBIDDEN_CHAR.exec(value);
+function checkName(field: string, value: string, unsafe: RegExp): void {
+  const bad = unsafe.exec(value);
   if (bad) {
     throw new AuditValidationError(
       field,
@@ -72,8 +86,8 @@ function checkName(field: string, value: string): void {
  * Free text: the `name` rules, plus no pointer-like or key-like runs of hex (which in a name, such
  * as shard id `0x1234abcd` or model ref `sha256:<64 hex>`, are public identifiers).
  */
-function checkText(field: string, value: string): void {
-  checkName(field, value);
+function checkText(field: string, value: string, unsafe: RegExp): void {
+  checkName(field, value, unsafe);
   if ((value.includes('0x') || value.includes('0X')) && POINTER_LIKE.test(value)) {
     throw new AuditValidationError(
       field,
@@ -107,6 +121,10 @@ function wrongKind(field: string, kind: FieldKind, value: unknown): AuditValidat
  * which accepts ids or text it will later audit can refuse, up front, what the log would refuse.
  */
 export function validateField(field: string, kind: FieldKind, value: unknown): void {
+  checkField(field, kind, value, UNSAFE_CHAR);
+}
+
+function checkField(field: string, kind: FieldKind, value: unknown, unsafe: RegExp): void {
   if (typeof kind !== 'string') {
     if (typeof value !== 'string' || !kind.includes(value)) throw wrongKind(field, kind, value);
     return;
@@ -114,11 +132,11 @@ export function validateField(field: string, kind: FieldKind, value: unknown): v
   switch (kind) {
     case 'text':
       if (typeof value !== 'string') throw wrongKind(field, kind, value);
-      checkText(field, value);
+      checkText(field, value, unsafe);
       return;
     case 'name':
       if (typeof value !== 'string') throw wrongKind(field, kind, value);
-      checkName(field, value);
+      checkName(field, value, unsafe);
       return;
     case 'uint':
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -192,6 +210,15 @@ export function validateEvent(
   input: unknown,
   options: { allowSystem?: boolean } = {},
 ): LoggedEvent {
+  return checkEvent(input, options.allowSystem === true, UNSAFE_CHAR);
+}
+
+/** validateEvent for an event read back from a record, system events included (see UNSAFE_CHAR_WHEN_RECORDED). */
+export function validateRecordedEvent(input: unknown): LoggedEvent {
+  return checkEvent(input, true, UNSAFE_CHAR_WHEN_RECORDED);
+}
+
+function checkEvent(input: unknown, allowSystem: boolean, unsafe: RegExp): LoggedEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new AuditValidationError(
       'event',
@@ -213,7 +240,7 @@ export function validateEvent(
     );
   }
   const plan = planFor(type);
-  if (plan.system && !options.allowSystem) {
+  if (plan.system && !allowSystem) {
     throw new AuditValidationError(
       'type',
       `event type "${type}" is reserved for the audit logger itself`,
@@ -228,7 +255,7 @@ export function validateEvent(
         `event "${type}" is missing required field "${field}" (${kindLabel(kind)})`,
       );
     }
-    validateField(field, kind, value);
+    checkField(field, kind, value, unsafe);
     clean[field] = value;
   }
   for (const field in record) {
@@ -242,7 +269,7 @@ export function validateEvent(
       );
     }
     if (record[field] === undefined) continue;
-    validateField(field, kind, record[field]);
+    checkField(field, kind, record[field], unsafe);
     clean[field] = record[field];
   }
   return clean as LoggedEvent;
@@ -250,12 +277,21 @@ export function validateEvent(
 
 /** The same string rules, for the logger's own string options (serviceId). */
 export function validateTextOption(name: string, value: unknown): string {
+  return checkTextOption(name, value, UNSAFE_CHAR);
+}
+
+/** validateTextOption for a value read back from a record or checkpoint (serviceId). */
+export function validateRecordedText(name: string, value: unknown): string {
+  return checkTextOption(name, value, UNSAFE_CHAR_WHEN_RECORDED);
+}
+
+function checkTextOption(name: string, value: unknown, unsafe: RegExp): string {
   if (typeof value !== 'string') {
     throw new AuditValidationError(
       name,
       `${name} must be a non-empty string, got ${describeValue(value)}`,
     );
   }
-  checkText(name, value);
+  checkText(name, value, unsafe);
   return value;
 }
