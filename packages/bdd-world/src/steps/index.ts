@@ -18,5 +18,9 @@ import './audit.js';
 import './device.js';
 import './merkle.js';
 import './seal.js';
+import './seal-fields.js';
+import './stress.js';
+import './narration-story.js';
+import './metrics-gauges.js';
 
 setWorldConstructor(VramWorld);
