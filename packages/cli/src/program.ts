@@ -32,7 +32,7 @@ function countArg(min: number, max: number) {
 const backendOption = () =>
   new Option(
     '--backend <kind>',
-    'device backend: cuda, the host-memory mock, or auto (cuda when a GPU answers)',
+    'device backend (auto: cuda when a GPU answers, else the host-memory mock)',
   )
     .choices(['auto', 'cuda', 'mock'])
     .default('auto')

@@ -7,7 +7,22 @@ import { hasStack, makeKeyFile, makeModel, run, runWithToken, TOKEN, tmp } from 
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-function fieldsOf(shard: Record<string, never>) {
+interface ShardJson {
+  keyId: string;
+  shardId: string;
+  gpuDevice: number;
+  vramBytes: number;
+  digest: string;
+  treeRoot: string;
+  leafSize: number;
+  sealedAt: number;
+  modelRef: string;
+  shardIndex: number;
+  totalShards: number;
+}
+
+/** seal-crypto's SealFields of a manifest entry, mapped here independently of the CLI's code. */
+function fieldsOf(shard: ShardJson) {
   return {
     keyId: shard.keyId,
     shardId: shard.shardId,
@@ -39,10 +54,10 @@ describe('vramseal seal', () => {
       /^shard +size +device +digest \(sha256\) +tree root +time +throughput$/m,
     );
     for (const id of [
-      'tiny-llama-weights-0-bin',
-      'tiny-llama-weights-1-bin',
-      'tiny-llama-weights-2-bin',
-      'weights-0-bin',
+      'tiny-llama-weights-0',
+      'tiny-llama-weights-1',
+      'tiny-llama-weights-2',
+      'weights-0',
     ]) {
       expect(r.stdout).toMatch(new RegExp(`^${id} +\\S+ KiB|^${id} +\\S+ MiB`, 'm'));
     }
@@ -105,6 +120,27 @@ describe('vramseal seal', () => {
       totalShards: 1,
       modelRef: 'weights-0.bin',
     });
+  });
+
+  it('shard ids: the file name without its extension, made unique; a model ref from the directory', () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'llama 3'));
+    writeFileSync(path.join(dir, 'llama 3', 'a.bin'), 'x');
+    writeFileSync(path.join(dir, 'llama 3', 'a.json'), 'y');
+    writeFileSync(path.join(dir, 'b.safetensors'), 'z');
+    const r = runWithToken(['seal', 'llama 3', 'b.safetensors', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const shards = JSON.parse(r.stdout).shards;
+    expect(shards.map((s: { shardId: string }) => s.shardId)).toEqual([
+      'llama-3-a',
+      'llama-3-a-2',
+      'b',
+    ]);
+    expect(shards.map((s: { modelRef: string }) => s.modelRef)).toEqual([
+      'llama 3',
+      'llama 3',
+      'b.safetensors',
+    ]);
   });
 
   it('--json: one document with the manifest path, backend, key id and every shard with its time', () => {
@@ -197,7 +233,7 @@ describe('vramseal seal', () => {
     });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(
-      /^vramseal: shard weights-0-bin: the bytes read from .* have SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}; no seal was made$/m,
+      /^vramseal: shard weights-0: the bytes read from .* have SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}; no seal was made$/m,
     );
     expect(existsSync(path.join(dir, 'bad.json'))).toBe(false);
 
@@ -227,7 +263,7 @@ describe('vramseal seal', () => {
       cwd: dir,
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/info +seal +Sealed shard m-weights-0-bin/);
+    expect(r.stderr).toMatch(/info +seal +Sealed shard m-weights-0/);
     for (const text of [
       r.stdout,
       r.stderr,

@@ -42,7 +42,7 @@ describe('vramseal verify', () => {
     const r = runWithToken(['verify', 'm.json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^m-weights-1-bin +m\/weights-1\.bin +ok +signature, digest, tree root +/m,
+      /^m-weights-1 +m\/weights-1\.bin +ok +signature, digest, tree root +/m,
     );
     expect(r.stdout).toMatch(/^OK: 3 shard\(s\) match manifest m\.json/m);
     const deep = runWithToken(['verify', 'm.json', '--deep', '--json'], { cwd: dir });
@@ -60,7 +60,7 @@ describe('vramseal verify', () => {
     const r = runWithToken(['verify', 'm.json'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^vramseal: shard m-weights-0-bin was sealed with key [0-9a-f]{16}, but \$VRAMSEAL_WORKER_TOKEN gives key [0-9a-f]{16}; pass the key it was sealed with\n$/,
+      /^vramseal: shard m-weights-0 was sealed with key [0-9a-f]{16}, but \$VRAMSEAL_WORKER_TOKEN gives key [0-9a-f]{16}; pass the key it was sealed with\n$/,
     );
   });
 
@@ -69,17 +69,17 @@ describe('vramseal verify', () => {
     flipBit(files[1]!, 777_777);
     const r = runWithToken(['verify', 'm.json'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^m-weights-1-bin +m\/weights-1\.bin +MISMATCH +digest /m);
-    expect(r.stdout).toMatch(/^m-weights-0-bin +m\/weights-0\.bin +ok /m);
+    expect(r.stdout).toMatch(/^m-weights-1 +m\/weights-1\.bin +MISMATCH +digest /m);
+    expect(r.stdout).toMatch(/^m-weights-0 +m\/weights-0\.bin +ok /m);
     expect(r.stdout).toMatch(/^TAMPERED: 1 of 3 shard\(s\) do not match manifest m\.json$/m);
     expect(r.stdout).toContain(
-      'm-weights-1-bin: m/weights-1.bin has another SHA-256 than the one sealed',
+      'm-weights-1: m/weights-1.bin has another SHA-256 than the one sealed',
     );
     const doc = JSON.parse(runWithToken(['verify', 'm.json', '--json'], { cwd: dir }).stdout);
     expect(doc.ok).toBe(false);
     expect(doc.exitCode).toBe(1);
     expect(doc.shards[1]).toMatchObject({
-      shardId: 'm-weights-1-bin',
+      shardId: 'm-weights-1',
       status: 'mismatch',
       check: 'digest',
       code: 'INTEGRITY_VIOLATION',
@@ -110,7 +110,7 @@ describe('vramseal verify', () => {
     rmSync(other.files[0]!);
     const missing = runWithToken(['verify', 'm.json'], { cwd: other.dir });
     expect(missing.code).toBe(2);
-    expect(missing.stdout).toMatch(/^m-weights-0-bin +m\/weights-0\.bin +ERROR /m);
+    expect(missing.stdout).toMatch(/^m-weights-0 +m\/weights-0\.bin +ERROR /m);
     expect(missing.stdout).toContain('cannot read m/weights-0.bin (ENOENT)');
     expect(hasStack(missing.stdout + missing.stderr)).toBe(false);
 

@@ -125,7 +125,9 @@ export async function sealCommand(
   term.line(
     `manifest ${options.manifest}: ${rows.length} shard(s), key id ${keys.seal.id} (${keys.source})`,
   );
-  term.line(`backend  ${info.kind}: ${info.selectedBecause}`);
+  term.line(
+    `backend  ${info.kind}${info.kind === 'mock' ? ' (host memory standing in for VRAM; `vramseal devices` says why)' : ''}`,
+  );
   if (options.auditDir !== undefined) term.line(`audit    ${options.auditDir}`);
   return EXIT_CODES.ok;
 }

@@ -21,6 +21,13 @@ function toShardId(name: string): string {
   return (id === '' ? 'shard' : id).slice(0, 240);
 }
 
+/** A file's name without its extension: `model-00001-of-00003.safetensors` -> `model-00001-of-00003`. */
+function stem(file: string): string {
+  const name = path.basename(file);
+  const ext = path.extname(name);
+  return ext === '' || ext === name ? name : name.slice(0, -ext.length);
+}
+
 function statOf(file: string) {
   try {
     return statSync(file);
@@ -36,7 +43,8 @@ function statOf(file: string) {
 /**
  * The shards to seal: a file is a model of one shard; a directory is one model whose weight files
  * (its regular files, hidden ones and `exclude` left out, by name) form a shard set, index i of n.
- * The model ref is `modelRef` when given, else the file's or directory's name.
+ * The model ref is `modelRef` when given, else the file's or directory's name. Shard ids are the
+ * file name without its extension (a directory's name in front), made unique with `-2`, `-3`.
  */
 export function planShards(
   inputs: readonly string[],
@@ -52,7 +60,7 @@ export function planShards(
         file: path.resolve(input),
         label: input,
         size: stat.size,
-        shardId: toShardId(name),
+        shardId: toShardId(stem(input)),
         modelRef: options.modelRef ?? name,
         shardIndex: 0,
         totalShards: 1,
@@ -104,7 +112,7 @@ function planDirectory(dir: string, exclude: Set<string>, modelRef?: string): Sh
     file: path.resolve(file),
     label: file,
     size: stat.size,
-    shardId: toShardId(`${model}-${path.basename(file)}`),
+    shardId: toShardId(`${model}-${stem(file)}`),
     modelRef: modelRef ?? model,
     shardIndex: index,
     totalShards: files.length,
