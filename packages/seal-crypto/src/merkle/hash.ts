@@ -23,6 +23,14 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
 }
 
+/**
+ * hashLeaf of a leaf already laid out behind its 0x00 prefix (`record` = 0x00 || leaf): one
+ * one-shot crypto.hash() (Node >= 20.12), cheaper per leaf than a Hash object with two updates.
+ */
+export function hashPrefixedLeaf(record: Uint8Array): Uint8Array {
+  return new Uint8Array(hash('sha256', record, 'buffer'));
+}
+
 // Hot path (one call per interior node): one reused 65-byte scratch buffer and the one-shot
 // crypto.hash() instead of a Hash object per node, which is several times cheaper for tiny inputs.
 const nodeScratch = new Uint8Array(1 + 2 * HASH_SIZE);

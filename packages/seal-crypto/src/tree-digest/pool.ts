@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SealCryptoError } from '../errors/errors.js';
-import { WORKER_SOURCE } from './worker-source.js';
 
 export interface HashJob {
   buffer: ArrayBuffer | SharedArrayBuffer;
@@ -43,7 +44,7 @@ class HashWorker {
   #dead = false;
 
   constructor(onDeath: (worker: HashWorker) => void) {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'vramseal-tree-digest' });
+    this.#worker = startWorker();
     this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     this.#worker.on('error', (error) => this.#die(error, onDeath));
@@ -91,6 +92,31 @@ class HashWorker {
       pending.reject(workerFailed(cause.message, cause));
     this.#pending.clear();
   }
+}
+
+const WORKER_NAME = 'vramseal-tree-digest';
+
+/**
+ * Starts worker.js, the module next to this one in dist, through a one-line bootstrap that imports
+ * it. Not `new Worker(file)`: a worker inherits the parent's `--input-type`, which Node refuses for
+ * a file entry (`node --input-type=module -e` would then fail every digest); dynamic import() runs
+ * the same whether the bootstrap is taken as CommonJS or as an ES module. From src (the workspace's
+ * `@vramseal/source` condition: tests, benchmarks, tsx) the module is worker.ts, which Node 20
+ * cannot load by itself, so the bootstrap first registers tsx (a workspace dev dependency, never
+ * needed from dist) in the new thread.
+ */
+function startWorker(): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const worker = JSON.stringify(
+    new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href,
+  );
+  const load = `import(${worker})`;
+  if (!fromSource) return new Worker(load, { eval: true, name: WORKER_NAME });
+  const tsx = JSON.stringify(
+    pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href,
+  );
+  const bootstrap = `import(${tsx}).then((api) => (api.register ?? api.default.register)()).then(() => ${load})`;
+  return new Worker(bootstrap, { eval: true, name: WORKER_NAME });
 }
 
 function workerFailed(reason: string, cause?: unknown): SealCryptoError {
