@@ -68,20 +68,29 @@ Feature: The VRAM manager tells the story of what it does
     And no output of the scenario holds a secret
     And the narration names the seal key by its id only
 
-  Scenario Outline: A credential in a model reference is redacted in the narration (<kind>)
+  Scenario Outline: A credential in a model reference is refused before it reaches the seal (<kind>)
+    The seal is signed over the model ref and every audit record keeps it as given: a credential
+    there could never be redacted afterwards, so it is refused and never repeated.
     When sealing 4096 bytes is attempted with the model ref "<model ref>"
-    Then the operation succeeds
-    And the narration has a "seal" event with:
-      | shard_id  | shard-with-model-ref |
-      | model_ref | <narrated>           |
+    Then the operation fails with code "INVALID_INPUT"
+    And the error message includes "looks like it holds a credential"
+    And the narration has a "validate_failed" event
     And the narration never shows "<secret>"
+    And no output of the scenario holds a secret
 
     Examples:
-      | kind            | model ref                                                   | narrated                                     | secret                                 |
-      | URL password    | https://alice:s3cr3t-pass-9@models.example/llama-3          | https://alice:[REDACTED]@models.example/llama-3 | s3cr3t-pass-9                          |
-      | token parameter | hf.co/meta/llama-3?token=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 | hf.co/meta/llama-3?token=[REDACTED]          | hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 |
-      | API key         | registry api_key=sk-live-0123456789abcdef                   | registry api_key=[REDACTED]                  | sk-live-0123456789abcdef               |
-      | bearer token    | Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl | Authorization: Bearer [REDACTED] | eyJhbGciOiJIUzI1NiJ9                   |
+      | kind            | model ref                                                                      | secret                                  |
+      | URL password    | https://alice:s3cr3t-pass-9@models.example/llama-3                             | s3cr3t-pass-9                           |
+      | token parameter | hf.co/meta/llama-3?token=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789               | hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 |
+      | API key         | registry api_key=sk-live-0123456789abcdef                                      | sk-live-0123456789abcdef                |
+      | bearer token    | Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl | eyJhbGciOiJIUzI1NiJ9                    |
+
+  Scenario: A shard id shaped like a provider token is refused, not half-shown
+    When sealing 4096 bytes is attempted with the shard id "ghp_a1B2c3D4e5F6g7H8i9J0a1B2c3D4e5F6g7H8"
+    Then the operation fails with code "INVALID_INPUT"
+    And the error names the argument "options.shardId"
+    And the narration never shows "a1B2c3D4e5F6g7H8i9J0"
+    And the narration has a "validate_failed" event
 
   Scenario: Every sentence fits in 100 characters, even for the longest shard id
     When shard "longest-id" of 4096 bytes is sealed under an id of 256 characters

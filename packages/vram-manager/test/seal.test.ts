@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, treeDigestSync } from '@vramseal/seal-crypto';
-import { type SealedShard, VramError } from '@vramseal/vram-manager';
+import { type SealedShard, VramError, VramManager } from '@vramseal/vram-manager';
 import { describe, expect, it } from 'vitest';
 import {
   chunked,
@@ -12,6 +12,7 @@ import {
   narrationOf,
   randomShard,
   settleAudit,
+  TOKEN,
   tmpDir,
 } from './helpers.js';
 
@@ -290,6 +291,38 @@ describe('abort', () => {
 });
 
 describe('input validation', () => {
+  // Built at run time so no credential-shaped literal sits in the source.
+  const githubToken = `ghp_${'a1B2c3D4e5F6g7H8i9J0'.repeat(2).slice(0, 36)}`;
+  const urlWithPassword = `https://alice:${'s3cr3t'}-pass-9@hub.example/org/model`;
+
+  it.each([
+    ['options.modelRef', { modelRef: urlWithPassword }, 's3cr3t-pass-9'],
+    ['options.modelRef', { modelRef: `org/model@main?token=${githubToken}` }, githubToken],
+    ['options.shardId', { shardId: githubToken }, githubToken],
+  ])('refuses a credential in %s, never repeating it', async (argument, options, secret) => {
+    h = await harness();
+    const error = await h.manager.sealModel(randomShard(10), options).catch((e) => e);
+    expect(error).toMatchObject({ code: 'INVALID_INPUT', argument });
+    expect(error.message).toMatch(/looks like it holds a credential/);
+    expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(secret);
+    await settleAudit(h);
+    const written = `${JSON.stringify(h.auditEvents())}${JSON.stringify(h.narration)}`;
+    expect(written).not.toContain(secret);
+    expect(h.manager.usedVram()).toBe(0);
+    await expectCleanObservability(h);
+  });
+
+  it('refuses a worker id that looks like a credential, naming the option only', async () => {
+    const error = await VramManager.create({
+      backend: 'mock',
+      workerToken: TOKEN,
+      workerId: githubToken,
+    }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_ERROR' });
+    expect(error.message).toMatch(/workerId looks like a credential/);
+    expect(error.message).not.toContain(githubToken);
+  });
+
   it.each([
     ['../../etc/passwd', true],
     ['shard/0', true],

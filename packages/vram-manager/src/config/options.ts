@@ -5,7 +5,7 @@ import type { Narrator } from '@vramseal/narration-core';
 import { deriveKey, SealCryptoError, SecretKey } from '@vramseal/seal-crypto';
 import type { Registry } from 'prom-client';
 import { describeValue, messageOf, VramError } from '../errors.js';
-import { WORKER_ID_PATTERN } from '../input/validate.js';
+import { holdsCredential, WORKER_ID_PATTERN } from '../input/validate.js';
 
 export interface VramPolicy {
   /**
@@ -235,6 +235,14 @@ function resolveWorkerId(value: unknown, problems: Problems): string | undefined
     problems.push({
       option: 'workerId',
       message: `workerId must be 1 to 256 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', got ${describeValue(value)}`,
+    });
+    return undefined;
+  }
+  if (holdsCredential(value)) {
+    problems.push({
+      option: 'workerId',
+      message:
+        'workerId looks like a credential (a token or key); it is written into every audit record and narration event: use a host or pod name',
     });
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { validateField } from '@vramseal/audit-logging';
+import { containsSecret } from '@vramseal/narration-core';
 import { describeValue, invalidInput, messageOf } from '../errors.js';
 
 /**
@@ -42,7 +43,27 @@ export function checkShardId(value: unknown, argument = 'options.shardId'): stri
         'leave it out to get an opaque id',
     );
   }
+  refuseCredential(value, argument, 'an opaque id');
   return value;
+}
+
+/**
+ * True when `value` holds what the narration's redaction rules recognise as a secret (a provider
+ * token, an AWS key, a password in a URL, ...). Ids and model refs go into the signed seal, every
+ * audit record and the narration exactly as given: a credential there could never be taken back.
+ */
+export function holdsCredential(value: string): boolean {
+  return containsSecret(value);
+}
+
+function refuseCredential(value: string, argument: string, instead: string): void {
+  if (!holdsCredential(value)) return;
+  // The value is not repeated: the error would carry the credential into logs.
+  throw invalidInput(
+    argument,
+    `${argument} looks like it holds a credential (a token, key or password); it would be signed ` +
+      `into the seal and written to the audit log and narration as given: use ${instead} without it`,
+  );
 }
 
 function whyIdIsBad(value: string): string {
@@ -75,6 +96,7 @@ export function checkModelRef(value: unknown, argument = 'options.modelRef'): st
       error,
     );
   }
+  refuseCredential(value, argument, 'the model\'s name, e.g. "org/model@rev"');
   return value;
 }
 
