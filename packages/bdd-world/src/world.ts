@@ -140,14 +140,10 @@ export class VramWorld extends World {
   signature?: Uint8Array;
   verificationKey?: SecretKey;
   tree?: ScenarioTree;
-  previousTree?: ScenarioTree;
   proof?: { leafIndex: number; leafHash: Uint8Array; path: Uint8Array[] };
   lastError?: unknown;
   backend?: Backend;
   deviceShard?: DeviceAllocation;
-  sealedRoot?: Uint8Array;
-  audit?: ScenarioAuditLog;
-  auditReport?: VerifyReport;
   /** Device memory and temp folders the scenario made; `cleanUp` releases them after it. */
   readonly allocations: DeviceAllocation[] = [];
   readonly tempDirs: string[] = [];
