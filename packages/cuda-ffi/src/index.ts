@@ -16,6 +16,7 @@ export {
   type MockDeviceConfig,
 } from './backend/backend.js';
 export {
+  CUDA_FFI_ERROR_CODES,
   CudaError,
   type CudaErrorName,
   CudaFfiError,

@@ -1,4 +1,9 @@
-import { type Backend, CudaFfiError, type DeviceAllocation } from '@vramseal/cuda-ffi';
+import {
+  type Backend,
+  CUDA_FFI_ERROR_CODES,
+  CudaFfiError,
+  type DeviceAllocation,
+} from '@vramseal/cuda-ffi';
 import { treeDigestSync } from '@vramseal/seal-crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +14,8 @@ import { hex, mockBackend } from './helpers.js';
  * public API. Every failure must be a typed CudaFfiError (CudaError included) with a known code;
  * the process must never die; successful reads must return what a plain model says.
  */
-const KNOWN_CODES = new Set([
-  'INVALID_ARGUMENT',
-  'OUT_OF_BOUNDS',
-  'USE_AFTER_FREE',
-  'INVALID_HANDLE',
-  'INVALID_DEVICE',
-  'ALLOCATION_BUSY',
+const KNOWN_CODES: ReadonlySet<string> = new Set([
+  ...CUDA_FFI_ERROR_CODES,
   'cudaErrorMemoryAllocation',
 ]);
 

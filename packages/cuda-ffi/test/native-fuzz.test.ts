@@ -1,3 +1,4 @@
+import { CUDA_FFI_ERROR_CODES } from '@vramseal/cuda-ffi';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mockBackend, rawAddon } from './helpers.js';
@@ -7,15 +8,9 @@ import { mockBackend, rawAddon } from './helpers.js';
  * it arbitrary handles (random 53-bit numbers, freed ones, non-numbers), offsets and lengths.
  * C++ must answer every call with a JS error carrying a known code, and never crash.
  */
-const NATIVE_CODES = new Set([
-  'INVALID_ARGUMENT',
-  'OUT_OF_BOUNDS',
-  'USE_AFTER_FREE',
-  'INVALID_HANDLE',
-  'INVALID_DEVICE',
-  'ALLOCATION_BUSY',
-  'CUDA_ERROR',
-]);
+// The package's codes, and CUDA_ERROR, which the addon sets for a failed CUDA call (the package
+// turns it into a CudaError named after the CUDA error).
+const NATIVE_CODES: ReadonlySet<string> = new Set([...CUDA_FFI_ERROR_CODES, 'CUDA_ERROR']);
 
 const junk = fc.oneof(
   fc.integer({ min: 0, max: 2 ** 53 - 1 }),

@@ -1,17 +1,29 @@
 /**
- * Stable codes of the argument, handle and availability errors this package throws.
- * CUDA failures are {@link CudaError}s whose code is the CUDA error name instead.
+ * The codes the addon sets on the errors it throws (`code_name` in native/src/core/error.h, all but
+ * its CUDA_ERROR, which becomes a {@link CudaError} named after the CUDA error instead).
  */
-export type CudaFfiErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'OUT_OF_BOUNDS'
-  | 'USE_AFTER_FREE'
-  | 'INVALID_HANDLE'
-  | 'INVALID_DEVICE'
-  | 'ALLOCATION_BUSY'
-  | 'UNSUPPORTED'
-  | 'NATIVE_UNAVAILABLE'
-  | 'CUDA_NOT_BUILT';
+export const NATIVE_ERROR_CODES = [
+  'INVALID_ARGUMENT',
+  'OUT_OF_BOUNDS',
+  'USE_AFTER_FREE',
+  'INVALID_HANDLE',
+  'INVALID_DEVICE',
+  'ALLOCATION_BUSY',
+  'UNSUPPORTED',
+] as const;
+
+/**
+ * Every stable code of the argument, handle and availability errors this package throws: the
+ * addon's, and the two only the TypeScript side raises (the addon cannot load; it was built
+ * without CUDA). CUDA failures are {@link CudaError}s whose code is the CUDA error name instead.
+ */
+export const CUDA_FFI_ERROR_CODES = [
+  ...NATIVE_ERROR_CODES,
+  'NATIVE_UNAVAILABLE',
+  'CUDA_NOT_BUILT',
+] as const;
+
+export type CudaFfiErrorCode = (typeof CUDA_FFI_ERROR_CODES)[number];
 
 /**
  * The one base class for this package's errors. `code` is stable and meant for programs;

@@ -1,4 +1,10 @@
-import { CudaError, type CudaErrorName, CudaFfiError, type CudaFfiErrorCode } from './errors.js';
+import {
+  CudaError,
+  type CudaErrorName,
+  CudaFfiError,
+  type CudaFfiErrorCode,
+  NATIVE_ERROR_CODES,
+} from './errors.js';
 
 /** The fields the addon sets on the JS errors it throws (see native/src/addon/addon.cpp). */
 interface NativeErrorFields {
@@ -8,15 +14,7 @@ interface NativeErrorFields {
   operation?: unknown;
 }
 
-const NATIVE_CODES: ReadonlySet<string> = new Set<CudaFfiErrorCode>([
-  'INVALID_ARGUMENT',
-  'OUT_OF_BOUNDS',
-  'USE_AFTER_FREE',
-  'INVALID_HANDLE',
-  'INVALID_DEVICE',
-  'ALLOCATION_BUSY',
-  'UNSUPPORTED',
-]);
+const NATIVE_CODES: ReadonlySet<string> = new Set(NATIVE_ERROR_CODES);
 
 /** What a CUDA error name means for the person reading the message, for the common ones. */
 const CUDA_HINTS: Readonly<Record<string, string>> = {

@@ -1,4 +1,5 @@
 import { assertBytes, assertBytesArray, toBigIntCount } from '../errors/arguments.js';
+import { timingSafeEqual } from '../hash/timing-safe-equal.js';
 import { HASH_SIZE, hashChildren } from './hash.js';
 
 // RFC 6962 s2.1.1 / RFC 9162 s2.1.3-2.1.4 proof verification, after transparency-dev/merkle's
@@ -26,7 +27,7 @@ export function verifyInclusion(
 
   let calculated = chainInner(leafHash, proof.slice(0, inner), m);
   calculated = chainBorderRight(calculated, proof.slice(inner));
-  return bytesEqual(calculated, root);
+  return timingSafeEqual(calculated, root);
 }
 
 /**
@@ -47,7 +48,7 @@ export function verifyConsistency(
   assertBytes(root2, 'root2');
 
   if (m <= 0n || n < m) return false;
-  if (m === n) return proof.length === 0 && bytesEqual(root1, root2);
+  if (m === n) return proof.length === 0 && timingSafeEqual(root1, root2);
   if (proof.length === 0 || !proof.every(isHashSized)) return false;
 
   const decomposed = decompInclProof(m - 1n, n);
@@ -67,7 +68,7 @@ export function verifyConsistency(
   const mask = (m - 1n) >> BigInt(shift); // chaining starts at level `shift`
   const hash1 = chainBorderRight(chainInnerRight(seed, innerPart, mask), borderPart);
   const hash2 = chainBorderRight(chainInner(seed, innerPart, mask), borderPart);
-  return bytesEqual(hash1, root1) && bytesEqual(hash2, root2);
+  return timingSafeEqual(hash1, root1) && timingSafeEqual(hash2, root2);
 }
 
 /**
@@ -130,12 +131,4 @@ function trailingZeros(value: bigint): number {
     count++;
   }
   return count;
-}
-
-/** Roots and hashes are public, but comparing every byte costs nothing and avoids a pattern. */
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
 }
