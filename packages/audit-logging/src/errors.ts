@@ -3,28 +3,37 @@
  * the code and operators can grep for it. Messages name the argument or file, say what was wrong and
  * what to do, and never contain key material, tokens or pointers.
  */
-export type AuditErrorCode =
-  | 'INVALID_INPUT'
-  | 'CONFIG_ERROR'
-  | 'AUDIT_WRITE_FAILED'
-  | 'AUDIT_CLOSED'
-  | 'INTEGRITY_VIOLATION'
-  | 'AUDIT_UNREADABLE';
+export const AUDIT_ERROR_CODES = [
+  'INVALID_INPUT',
+  'CONFIG_ERROR',
+  'AUDIT_WRITE_FAILED',
+  'AUDIT_CLOSED',
+  'INTEGRITY_VIOLATION',
+  'AUDIT_UNREADABLE',
+] as const;
+
+export type AuditErrorCode = (typeof AUDIT_ERROR_CODES)[number];
+
+export interface AuditErrorOptions {
+  /** The event field or option at fault, where there is one. */
+  argument?: string;
+  cause?: unknown;
+  retriable?: boolean;
+}
 
 export class AuditError extends Error {
   readonly code: AuditErrorCode;
+  /** The event field or option at fault (`field` / `option` on the subclasses that have one). */
+  readonly argument: string | undefined;
   /** True when retrying the same call later may succeed (e.g. after freeing disk space). */
   readonly retriable: boolean;
 
-  constructor(
-    code: AuditErrorCode,
-    message: string,
-    options?: { cause?: unknown; retriable?: boolean },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: AuditErrorCode, message: string, options: AuditErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.retriable = options?.retriable ?? false;
+    this.argument = options.argument;
+    this.retriable = options.retriable ?? false;
   }
 }
 
@@ -32,7 +41,7 @@ export class AuditError extends Error {
 export class AuditValidationError extends AuditError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super('INVALID_INPUT', message);
+    super('INVALID_INPUT', message, { argument: field });
     this.field = field;
   }
 }
@@ -41,7 +50,7 @@ export class AuditValidationError extends AuditError {
 export class AuditConfigError extends AuditError {
   readonly option: string;
   constructor(option: string, message: string, cause?: unknown) {
-    super('CONFIG_ERROR', message, { cause });
+    super('CONFIG_ERROR', message, { argument: option, cause });
     this.option = option;
   }
 }

@@ -15,6 +15,7 @@ export {
 export { canonicalJson } from './envelope/canonical-json.js';
 export { type AuditRecord, GENESIS_MAC } from './envelope/record.js';
 export {
+  AUDIT_ERROR_CODES,
   AuditClosedError,
   AuditConfigError,
   AuditError,

@@ -14,7 +14,11 @@ export {
   TRACEPARENT_HEADER,
 } from './correlation/headers.js';
 export { parseTraceparent, type Traceparent } from './correlation/traceparent.js';
-export { NarrationError, type NarrationErrorCode } from './errors/narration-error.js';
+export {
+  NARRATION_ERROR_CODES,
+  NarrationError,
+  type NarrationErrorCode,
+} from './errors/narration-error.js';
 export {
   HUMAN_MAX_CHARS,
   NARRATION_LEVELS,

@@ -5,7 +5,11 @@ export {
   encodeAttestationPayload,
 } from './attestation/payload.js';
 export { signAttestation, verifyAttestationSignature } from './attestation/signature.js';
-export { SealCryptoError, type SealCryptoErrorCode } from './errors/errors.js';
+export {
+  SEAL_CRYPTO_ERROR_CODES,
+  SealCryptoError,
+  type SealCryptoErrorCode,
+} from './errors/errors.js';
 export { hmacSha256 } from './hash/hmac.js';
 export { createSha256, type Sha256, sha256, sha256Hex } from './hash/sha256.js';
 export { timingSafeEqual } from './hash/timing-safe-equal.js';

@@ -71,7 +71,10 @@ function asOptionError(error: unknown): unknown {
     error.argument !== undefined &&
     DIGEST_OPTIONS.has(error.argument)
   ) {
-    return new CudaFfiError(error.code, error.message, { argument: `options.${error.argument}` });
+    return new CudaFfiError(error.code, error.message, {
+      argument: `options.${error.argument}`,
+      cause: error,
+    });
   }
   return error;
 }

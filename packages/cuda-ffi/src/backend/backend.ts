@@ -243,12 +243,14 @@ function openCuda(addon: NativeAddon, allowFaultInjection: boolean): NativeBacke
         error.code,
         error.operation,
         `kind 'cuda' was requested but no CUDA device answered: ${error.message}; ${advice}`,
+        { cause: error },
       );
     }
     if (error instanceof CudaFfiError && error.code === 'CUDA_NOT_BUILT') {
       throw new CudaFfiError(
         'CUDA_NOT_BUILT',
         `kind 'cuda' was requested but ${error.message}; or ${advice}`,
+        { cause: error },
       );
     }
     throw error;

@@ -40,7 +40,7 @@ export class CudaFfiError extends Error {
     options?: { argument?: string; cause?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'CudaFfiError';
+    this.name = new.target.name;
     this.code = code;
     this.argument = options?.argument;
   }
@@ -58,9 +58,13 @@ export class CudaError extends CudaFfiError {
   declare readonly code: CudaErrorName;
   readonly operation: string;
 
-  constructor(code: CudaErrorName, operation: string, message: string) {
-    super(code, message);
-    this.name = 'CudaError';
+  constructor(
+    code: CudaErrorName,
+    operation: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
     this.operation = operation;
   }
 }

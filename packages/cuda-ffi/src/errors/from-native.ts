@@ -36,18 +36,20 @@ export function fromNative(error: unknown): unknown {
   if (typeof fields.cudaError === 'string') {
     const operation = typeof fields.operation === 'string' ? fields.operation : 'unknown';
     if (fields.cudaError === 'CUDA_NOT_BUILT') {
-      return new CudaFfiError('CUDA_NOT_BUILT', error.message);
+      return new CudaFfiError('CUDA_NOT_BUILT', error.message, { cause: error });
     }
     const hint = cudaHint(fields.cudaError);
     return new CudaError(
       fields.cudaError as CudaErrorName,
       operation,
       hint === '' ? error.message : `${error.message} (${hint})`,
+      { cause: error },
     );
   }
   if (typeof fields.code === 'string' && NATIVE_CODES.has(fields.code)) {
     return new CudaFfiError(fields.code as CudaFfiErrorCode, error.message, {
       argument: typeof fields.argument === 'string' ? fields.argument : undefined,
+      cause: error,
     });
   }
   return error;

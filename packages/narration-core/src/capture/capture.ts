@@ -36,7 +36,7 @@ export async function captureNarration<T>(fn: () => T | Promise<T>): Promise<Nar
     throw new NarrationError(
       'INVALID_ARGUMENT',
       'captureNarration(): `fn` must be a function that narrates, e.g. () => narrator.info({...}).',
-      'fn',
+      { argument: 'fn' },
     );
   }
   const scope: CaptureScope = { events: [], parent: captureScope.getStore(), open: true };

@@ -27,7 +27,7 @@ export function withCorrelation<T>(correlation: string | CorrelationContext, fn:
     throw new NarrationError(
       'INVALID_ARGUMENT',
       'withCorrelation(): `fn` must be the function to run inside the correlation.',
-      'fn',
+      { argument: 'fn' },
     );
   }
   return correlationStore.run(context, fn);
@@ -50,7 +50,7 @@ function toContext(correlation: string | CorrelationContext): CorrelationContext
       'INVALID_CORRELATION_ID',
       'withCorrelation(): `correlation` is not a UUID v4 correlation id. Use newCorrelationId() ' +
         'or correlationFromHeaders(), which always return a valid one.',
-      'correlation',
+      { argument: 'correlation' },
     );
   }
   if (context.traceparent !== undefined && !isValidTraceparent(context.traceparent)) {
@@ -59,7 +59,7 @@ function toContext(correlation: string | CorrelationContext): CorrelationContext
       'withCorrelation(): `correlation.traceparent` is not a valid W3C traceparent ' +
         '(00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>). Leave it out or use ' +
         'correlationFromHeaders(), which drops invalid ones.',
-      'correlation.traceparent',
+      { argument: 'correlation.traceparent' },
     );
   }
   return Object.freeze({ ...context, correlationId: context.correlationId.toLowerCase() });

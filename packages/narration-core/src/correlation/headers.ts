@@ -68,7 +68,7 @@ function requireHeaders(headers: unknown, caller: string): void {
     'INVALID_ARGUMENT',
     `${caller}(): \`headers\` must be a headers object (Node's req.headers, a plain record or ` +
       'a Fetch Headers); pass {} when there are none.',
-    'headers',
+    { argument: 'headers' },
   );
 }
 

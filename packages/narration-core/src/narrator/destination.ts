@@ -101,7 +101,10 @@ function openOrThrow<T>(open: () => T): T {
     return open();
   } catch (error) {
     // Node's file system messages start with the code: "EISDIR: illegal operation on a ..."
-    throw invalidDestination(`not writable (${cleanString(String((error as Error).message))})`);
+    throw invalidDestination(
+      `not writable (${cleanString(String((error as Error).message))})`,
+      error,
+    );
   }
 }
 
@@ -109,12 +112,12 @@ function isWritable(value: object): value is WritableLike {
   return typeof (value as { write?: unknown }).write === 'function';
 }
 
-function invalidDestination(what: string): NarrationError {
+function invalidDestination(what: string, cause?: unknown): NarrationError {
   return new NarrationError(
     'INVALID_OPTION',
     `createNarrator(): \`destination\` is ${what}; pass a file path, a file descriptor, or a ` +
       'stream with write() (for example pino.destination(), process.stderr), or leave it out ' +
       'for standard output.',
-    'destination',
+    { argument: 'destination', cause },
   );
 }

@@ -229,14 +229,14 @@ export function cleanBindings(bindings: NarrationBindings): Record<string, unkno
     throw new NarrationError(
       'INVALID_ARGUMENT',
       'child(): `bindings` must be an object of narration fields, e.g. { worker_id: "w-1" }.',
-      'bindings',
+      { argument: 'bindings' },
     );
   }
   if ('human' in bindings) {
     throw new NarrationError(
       'INVALID_ARGUMENT',
       'child(): `bindings.human` cannot be bound; every event needs its own sentence.',
-      'bindings.human',
+      { argument: 'bindings.human' },
     );
   }
   const out: Record<string, unknown> = {};
@@ -255,7 +255,7 @@ export function cleanBindings(bindings: NarrationBindings): Record<string, unkno
         'INVALID_ARGUMENT',
         `child(): \`${argument}\` is not a valid narration field value ` +
           "(see NarrationFields for each field's type; put other data in `context`).",
-        argument,
+        { argument: argument },
       );
     }
   }
@@ -265,5 +265,7 @@ export function cleanBindings(bindings: NarrationBindings): Record<string, unkno
 /** `name` may be a caller's unknown field key: cleaned, so an error cannot carry a secret. */
 function invalidEvent(name: string, what: string): NarrationError {
   const field = cleanString(name);
-  return new NarrationError('INVALID_NARRATION', `narrate(): \`${field}\` ${what}.`, field);
+  return new NarrationError('INVALID_NARRATION', `narrate(): \`${field}\` ${what}.`, {
+    argument: field,
+  });
 }

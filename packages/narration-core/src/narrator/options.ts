@@ -80,6 +80,7 @@ export function checkRedactPaths(redact: readonly string[] | undefined): readonl
       'redact',
       `holds a path pino cannot parse (${cleanString(String((error as Error).message))}); ` +
         'write paths like "context.user.email" or \'context["x-key"]\'',
+      error,
     );
   }
   return redact;
@@ -109,6 +110,9 @@ export function isTty(stream: unknown): boolean {
   return isTTY === true || (fd === 1 && process.stdout.isTTY === true);
 }
 
-export function invalidOption(name: string, what: string): NarrationError {
-  return new NarrationError('INVALID_OPTION', `createNarrator(): \`${name}\` ${what}.`, name);
+export function invalidOption(name: string, what: string, cause?: unknown): NarrationError {
+  return new NarrationError('INVALID_OPTION', `createNarrator(): \`${name}\` ${what}.`, {
+    argument: name,
+    cause,
+  });
 }

@@ -28,7 +28,7 @@ export function storySnapshot(events: readonly object[]): string {
     throw new NarrationError(
       'INVALID_ARGUMENT',
       'storySnapshot(): `events` must be an array of events, e.g. capture.events.',
-      'events',
+      { argument: 'events' },
     );
   }
   const normaliser = new Normaliser();
@@ -57,7 +57,7 @@ export function matchStoryGolden(events: readonly object[], file: string): void 
       'GOLDEN_MISMATCH',
       `matchStoryGolden(): golden file ${file} does not exist. Run the test once with ` +
         'UPDATE_GOLDENS=1 to write it, review it, and commit it.',
-      'file',
+      { argument: 'file' },
     );
   }
   if (expected === actual) return;
@@ -71,7 +71,7 @@ export function matchStoryGolden(events: readonly object[], file: string): void 
       `  expected: ${expectedLines[line] ?? '<end of file>'}\n` +
       `  actual:   ${actualLines[line] ?? '<end of story>'}\n` +
       'If the change is intended, re-run with UPDATE_GOLDENS=1 and review the diff.',
-    'events',
+    { argument: 'events' },
   );
 }
 

@@ -1,5 +1,6 @@
 import { assertText, encodeAscii, PayloadWriter } from '../encoding/payload-writer.js';
 import { assertBytes, assertBytesOfLength, assertInteger } from '../errors/arguments.js';
+import { invalidType, outOfRange } from '../errors/errors.js';
 import { encodeSealPayloadNamed, type SealFields } from '../seal/payload.js';
 
 /** Version of the attestation payload layout below; bump it for any change to the bytes. */
@@ -46,7 +47,7 @@ export interface AttestationFields {
  */
 export function encodeAttestationPayload(fields: AttestationFields): Uint8Array {
   if (fields === null || typeof fields !== 'object') {
-    throw new TypeError('fields must be an AttestationFields object');
+    throw invalidType('fields', 'fields must be an AttestationFields object');
   }
   // The seal first (it comes first in the bytes): one definition of its bytes and its checks.
   const seal = encodeSealPayloadNamed(fields.seal, 'fields.seal');
@@ -76,7 +77,8 @@ function assertAttestationFields(fields: object): asserts fields is AttestationF
   assertBytesOfLength(f.measuredTreeRoot, 32, 'fields.measuredTreeRoot');
   assertBytes(f.nonce, 'fields.nonce');
   if (f.nonce.length < MIN_NONCE_BYTES || f.nonce.length > MAX_NONCE_BYTES) {
-    throw new RangeError(
+    throw outOfRange(
+      'fields.nonce',
       `fields.nonce must be ${MIN_NONCE_BYTES}..${MAX_NONCE_BYTES} bytes, got ${f.nonce.length}`,
     );
   }

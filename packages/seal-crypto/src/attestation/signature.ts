@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { types } from 'node:util';
 import { assertBytes, describe } from '../errors/arguments.js';
+import { invalidType } from '../errors/errors.js';
 import { type AttestationFields, encodeAttestationPayload } from './payload.js';
 
 /** Length of an Ed25519 signature (RFC 8032). */
@@ -48,18 +49,19 @@ function assertEd25519Key(
       ? `${name} must be an Ed25519 private KeyObject (generateKeyPairSync('ed25519').privateKey, or createPrivateKey(pem))`
       : `${name} must be an Ed25519 KeyObject, public or private (createPublicKey(pem), or the private key, whose public half is used)`;
   if (!types.isKeyObject(value)) {
-    throw new TypeError(`${expected}, got ${describe(value)}`);
+    throw invalidType(name, `${expected}, got ${describe(value)}`);
   }
   const key = value as KeyObject;
   if (key.type === 'secret') {
-    throw new TypeError(`${expected}, got a secret (symmetric) KeyObject`);
+    throw invalidType(name, `${expected}, got a secret (symmetric) KeyObject`);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new TypeError(
+    throw invalidType(
+      name,
       `${expected}, got a ${key.type} key of type ${key.asymmetricKeyType ?? 'unknown'}`,
     );
   }
   if (want === 'private' && key.type !== 'private') {
-    throw new TypeError(`${expected}, got a ${key.type} key: sign with the private half`);
+    throw invalidType(name, `${expected}, got a ${key.type} key: sign with the private half`);
   }
 }

@@ -1,4 +1,5 @@
 import { assertString } from '../errors/arguments.js';
+import { outOfRange } from '../errors/errors.js';
 
 // The pieces every signed payload of this package is built from (seal, attestation): one writer,
 // one rule for strings, so the byte formats cannot drift apart in how they encode a field.
@@ -75,10 +76,13 @@ export function assertText(
 ): asserts value is string {
   assertString(value, name);
   if (LONE_SURROGATE.test(value)) {
-    throw new RangeError(`${name} contains a lone surrogate (not valid Unicode); fix the string`);
+    throw outOfRange(name, `${name} contains a lone surrogate (not valid Unicode); fix the string`);
   }
   const length = utf8.encode(value).length;
   if (length < minBytes || length > maxBytes) {
-    throw new RangeError(`${name} must be ${minBytes}..${maxBytes} bytes of UTF-8, got ${length}`);
+    throw outOfRange(
+      name,
+      `${name} must be ${minBytes}..${maxBytes} bytes of UTF-8, got ${length}`,
+    );
   }
 }

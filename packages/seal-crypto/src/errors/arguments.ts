@@ -1,7 +1,9 @@
 import { types } from 'node:util';
+import { invalidType, outOfRange } from './errors.js';
 
 // One tiny set of boundary checks, so every export rejects bad input the same way:
-// a TypeError or RangeError that names the argument, says what was wrong and what to pass instead.
+// a TypeError or RangeError (code INVALID_ARGUMENT, see errors.ts) that names the argument, says
+// what was wrong and what to pass instead.
 
 /** What a value is (its type, a length), never its contents: it may be key material. */
 export function describe(value: unknown): string {
@@ -15,7 +17,8 @@ export function describe(value: unknown): string {
 /** Bytes are a Uint8Array (a Buffer is one). Strings are refused: their encoding would be a guess. */
 export function assertBytes(value: unknown, name: string): asserts value is Uint8Array {
   if (!types.isUint8Array(value)) {
-    throw new TypeError(
+    throw invalidType(
+      name,
       `${name} must be a Uint8Array (a Buffer is fine), got ${describe(value)}; ` +
         'encode text explicitly, e.g. new TextEncoder().encode(text)',
     );
@@ -29,13 +32,13 @@ export function assertBytesOfLength(
 ): asserts value is Uint8Array {
   assertBytes(value, name);
   if (value.length !== length) {
-    throw new RangeError(`${name} must be exactly ${length} bytes, got ${value.length}`);
+    throw outOfRange(name, `${name} must be exactly ${length} bytes, got ${value.length}`);
   }
 }
 
 export function assertBytesArray(value: unknown, name: string): asserts value is Uint8Array[] {
   if (!Array.isArray(value)) {
-    throw new TypeError(`${name} must be an array of Uint8Array, got ${describe(value)}`);
+    throw invalidType(name, `${name} must be an array of Uint8Array, got ${describe(value)}`);
   }
   for (let i = 0; i < value.length; i++) assertBytes(value[i], `${name}[${i}]`);
 }
@@ -52,16 +55,16 @@ export function assertInteger(
   max: number,
 ): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${name} must be an integer number, got ${describe(value)}`);
+    throw invalidType(name, `${name} must be an integer number, got ${describe(value)}`);
   }
   if (value < min || value > max) {
-    throw new RangeError(`${name} must be between ${min} and ${max}, got ${value}`);
+    throw outOfRange(name, `${name} must be between ${min} and ${max}, got ${value}`);
   }
 }
 
 export function assertString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string') {
-    throw new TypeError(`${name} must be a string, got ${describe(value)}`);
+    throw invalidType(name, `${name} must be a string, got ${describe(value)}`);
   }
 }
 
@@ -72,7 +75,8 @@ export function assertString(value: unknown, name: string): asserts value is str
 export function toBigIntCount(value: unknown, name: string): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  throw new TypeError(
+  throw invalidType(
+    name,
     `${name} must be a safe integer number or a bigint, got ${
       typeof value === 'number' ? String(value) : describe(value)
     }`,

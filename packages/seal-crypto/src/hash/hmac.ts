@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { assertBytes } from '../errors/arguments.js';
+import { invalidType } from '../errors/errors.js';
 import { isSecretKey, type SecretKey, secretKeyBytes } from '../key/secret-key.js';
 import { toPlainBytes } from './sha256.js';
 
@@ -16,7 +17,8 @@ export function hmacSha256(key: Uint8Array | SecretKey, data: Uint8Array): Uint8
 function hmacKeyBytes(key: unknown): Uint8Array {
   if (isSecretKey(key)) return secretKeyBytes(key);
   if (typeof key === 'string') {
-    throw new TypeError(
+    throw invalidType(
+      'key',
       'key must be a SecretKey or a Uint8Array, got a string; derive a key with deriveKey(secret, purpose)',
     );
   }

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import { SealCryptoError } from '../errors/errors.js';
+import { invalidType, SealCryptoError } from '../errors/errors.js';
 import { hkdfSha256 } from './hkdf.js';
 import { createSecretKey, type KeyPurpose, type SecretKey } from './secret-key.js';
 
@@ -44,7 +44,8 @@ export function deriveKey(secret: string | Uint8Array, purpose: KeyPurpose): Sec
 function secretBytes(secret: unknown): Uint8Array {
   if (typeof secret === 'string') return utf8.encode(secret);
   if (types.isUint8Array(secret)) return secret;
-  throw new TypeError(
+  throw invalidType(
+    'secret',
     `secret must be a string (a worker token) or a Uint8Array (key material), got ${
       secret === null ? 'null' : typeof secret
     }`,
@@ -53,7 +54,10 @@ function secretBytes(secret: unknown): Uint8Array {
 
 function assertPurpose(purpose: unknown): asserts purpose is KeyPurpose {
   if (purpose !== 'seal' && purpose !== 'audit') {
-    throw new TypeError(`purpose must be 'seal' or 'audit', got ${JSON.stringify(purpose)}`);
+    throw invalidType(
+      'purpose',
+      `purpose must be 'seal' or 'audit', got ${JSON.stringify(purpose)}`,
+    );
   }
 }
 

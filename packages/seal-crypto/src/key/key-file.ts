@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { assertString } from '../errors/arguments.js';
-import { SealCryptoError } from '../errors/errors.js';
+import { outOfRange, SealCryptoError } from '../errors/errors.js';
 import { deriveKey } from './derive-key.js';
 import type { KeyPurpose, SecretKey } from './secret-key.js';
 
@@ -19,7 +19,7 @@ export function loadKeyFile(path: string): Uint8Array;
 export function loadKeyFile(path: string, purpose: KeyPurpose): SecretKey;
 export function loadKeyFile(path: string, purpose?: KeyPurpose): Uint8Array | SecretKey {
   assertString(path, 'path');
-  if (path.length === 0) throw new RangeError('path must be a non-empty file path');
+  if (path.length === 0) throw outOfRange('path', 'path must be a non-empty file path');
   const material = readKeyMaterial(path);
   if (purpose === undefined) return material;
   try {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
+import { invalidType } from '../errors/errors.js';
 
 /** What a key is for; each purpose gets its own HKDF `info` label, so keys never cross purposes. */
 export type KeyPurpose = 'seal' | 'audit';
@@ -26,7 +27,8 @@ export class SecretKey {
   /** @internal Use deriveKey() or loadKeyFile(path, purpose). */
   constructor(token: symbol, bytes: Uint8Array, purpose: KeyPurpose) {
     if (token !== CONSTRUCT) {
-      throw new TypeError(
+      throw invalidType(
+        'token',
         'SecretKey cannot be constructed directly; use deriveKey() or loadKeyFile()',
       );
     }

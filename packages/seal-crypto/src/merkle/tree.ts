@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertHashArray, toBigIntCount } from '../errors/arguments.js';
+import { outOfRange } from '../errors/errors.js';
 import { hashChildren } from './hash.js';
 
 /** RFC 6962 s2.1: the hash of an empty list is the hash of an empty string. */
@@ -64,7 +65,8 @@ export function consistencyProof(size1: number | bigint, leafHashes: Uint8Array[
   const n = leafHashes.length;
   const m = toIndexBelow(size1, 'size1', n + 1, 'leafHashes.length + 1');
   if (m === 0) {
-    throw new RangeError(
+    throw outOfRange(
+      'size1',
       'size1 must be at least 1: a consistency proof from the empty tree is meaningless (RFC 9162 s2.1.4)',
     );
   }
@@ -89,7 +91,8 @@ function subProof(
 function toIndexBelow(value: unknown, name: string, limit: number, limitName: string): number {
   const big = toBigIntCount(value, name);
   if (big < 0n || big >= BigInt(limit)) {
-    throw new RangeError(
+    throw outOfRange(
+      name,
       `${name} must be between 0 and ${limitName} - 1 (${limit - 1}), got ${big}`,
     );
   }

@@ -1,5 +1,6 @@
 import { assertText, encodeAscii, PayloadWriter } from '../encoding/payload-writer.js';
 import { assertBytesOfLength, assertInteger, assertString } from '../errors/arguments.js';
+import { invalidType, outOfRange } from '../errors/errors.js';
 
 /** Version of the seal payload layout below; bump it for any change to the bytes. */
 export const SEAL_PAYLOAD_VERSION = 1;
@@ -74,12 +75,15 @@ const KEY_ID = /^[0-9a-f]{16}$/;
 /** Validates every field up front, so a bad value is a clear error, never a silently odd seal. */
 function assertSealFields(fields: unknown, name: string): asserts fields is SealFields {
   if (fields === null || typeof fields !== 'object') {
-    throw new TypeError(`${name} must be a SealFields object`);
+    throw invalidType(name, `${name} must be a SealFields object`);
   }
   const f = fields as Record<string, unknown>;
   assertString(f.keyId, `${name}.keyId`);
   if (!KEY_ID.test(f.keyId)) {
-    throw new RangeError(`${name}.keyId must be 16 lowercase hex chars (a SecretKey.id)`);
+    throw outOfRange(
+      `${name}.keyId`,
+      `${name}.keyId must be 16 lowercase hex chars (a SecretKey.id)`,
+    );
   }
   assertText(f.shardId, `${name}.shardId`, 1, MAX_STRING_BYTES);
   assertInteger(f.device, `${name}.device`, 0, MAX_U32);
@@ -88,7 +92,10 @@ function assertSealFields(fields: unknown, name: string): asserts fields is Seal
   assertBytesOfLength(f.treeRoot, 32, `${name}.treeRoot`);
   assertInteger(f.leafSize, `${name}.leafSize`, 64, 2 ** 30);
   if ((f.leafSize & (f.leafSize - 1)) !== 0) {
-    throw new RangeError(`${name}.leafSize must be a power of two, got ${f.leafSize}`);
+    throw outOfRange(
+      `${name}.leafSize`,
+      `${name}.leafSize must be a power of two, got ${f.leafSize}`,
+    );
   }
   assertInteger(f.sealedAt, `${name}.sealedAt`, 0, Number.MAX_SAFE_INTEGER);
   assertText(f.modelRef, `${name}.modelRef`, 0, MAX_STRING_BYTES);

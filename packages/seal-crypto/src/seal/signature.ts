@@ -1,5 +1,5 @@
 import { assertBytes } from '../errors/arguments.js';
-import { SealCryptoError } from '../errors/errors.js';
+import { invalidType, SealCryptoError } from '../errors/errors.js';
 import { hmacSha256 } from '../hash/hmac.js';
 import { timingSafeEqual } from '../hash/timing-safe-equal.js';
 import { isSecretKey, type SecretKey } from '../key/secret-key.js';
@@ -45,7 +45,10 @@ export function verifySealSignature(
  */
 function assertSealKey(key: unknown): asserts key is SecretKey {
   if (!isSecretKey(key)) {
-    throw new TypeError('key must be a SecretKey (from deriveKey(secret, "seal") or loadKeyFile)');
+    throw invalidType(
+      'key',
+      'key must be a SecretKey (from deriveKey(secret, "seal") or loadKeyFile)',
+    );
   }
   if (key.purpose !== 'seal') {
     throw new SealCryptoError(

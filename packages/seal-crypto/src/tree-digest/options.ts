@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { assertBytes, assertInteger } from '../errors/arguments.js';
+import { invalidType, outOfRange } from '../errors/errors.js';
 
 const DEFAULT_LEAF_SIZE = 65_536;
 const MIN_LEAF_SIZE = 64;
@@ -37,7 +38,8 @@ export function resolveLeafSize(data: unknown, options: unknown): number {
   const leafSize = opts.leafSize ?? DEFAULT_LEAF_SIZE;
   assertInteger(leafSize, 'options.leafSize', MIN_LEAF_SIZE, MAX_LEAF_SIZE);
   if ((leafSize & (leafSize - 1)) !== 0) {
-    throw new RangeError(
+    throw outOfRange(
+      'options.leafSize',
       `options.leafSize must be a power of two (64, 128, ..., 65536, ...), got ${leafSize}`,
     );
   }
@@ -70,7 +72,7 @@ export function resolveOptions(data: unknown, options: unknown): ResolvedTreeDig
 
 function assertOptions(options: unknown): TreeDigestOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError('options must be an object such as { leafSize: 65536 }');
+    throw invalidType('options', 'options must be an object such as { leafSize: 65536 }');
   }
   return options as TreeDigestOptions;
 }

@@ -1,3 +1,4 @@
+import { invalidType } from '../errors/errors.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { treeHash } from '../merkle/tree.js';
 import {
@@ -124,7 +125,8 @@ function hashChunksInWorkers(
  */
 function assertUnchanged(data: Uint8Array, byteLength: number): void {
   if (data.length !== byteLength) {
-    throw new TypeError(
+    throw invalidType(
+      'data',
       `data changed from ${byteLength} to ${data.length} bytes (transferred or resized) while ` +
         'treeDigest was running; leave data untouched until the promise settles',
     );
