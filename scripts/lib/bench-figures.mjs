@@ -3,8 +3,8 @@
 // them to print the root table.
 
 /** A ratio in a benchmark's output: what was measured, against what, and how to read it. */
-function row(figure, ratio, baseline, reads, target = '') {
-  return { figure, ratio: `${ratio}x`, baseline, reads, target };
+function row(figure, ratio, baseline, reads, target = '', others = '') {
+  return { figure, ratio: `${ratio}x`, baseline, reads, target, others };
 }
 
 const SPEED = 'speed';
@@ -20,8 +20,11 @@ function sectionRows(output, reads) {
   const rows = [];
   let section = '';
   let baseline = '';
+  let others = '';
   for (const line of output.split('\n')) {
     if (/^\S/.test(line)) {
+      // "[other processes: 35% of the CPUs]": what else ran meanwhile (the bench reads /proc/stat).
+      others = /\[other processes: (\d+%)[^\]]*\]\s*$/.exec(line)?.[1] ?? '';
       section = line.replace(/\s*\[other processes:[^\]]*\]\s*$/, '').trim();
       baseline = '';
       continue;
@@ -38,7 +41,7 @@ function sectionRows(output, reads) {
     const [, ratio, after = ''] = r;
     // "0.67x baseline (target ...)" names the section's baseline row; "1.46x pino.info(fields)" its own.
     const against = after.startsWith('baseline') ? baseline : after.replace(/\s+\(.*\)$/, '');
-    rows.push(row(`${section}: ${name}`, ratio, against, reads, targetOf(after)));
+    rows.push(row(`${section}: ${name}`, ratio, against, reads, targetOf(after), others));
   }
   return rows;
 }
