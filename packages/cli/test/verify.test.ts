@@ -193,7 +193,7 @@ describe('vramseal verify', () => {
     });
   });
 
-  it('a missing key is exit 2 before any file is read', () => {
+  it('a missing key is exit 2 before any weight file is read', () => {
     const { dir } = sealed();
     const r = run(['verify', 'm.json'], { cwd: dir });
     expect(r.code).toBe(2);
