@@ -43,3 +43,19 @@ describe('opening a log and verifying it judge the same way', () => {
     expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
   });
 });
+
+describe('Symbol.asyncDispose', () => {
+  it('closes the logger: a final checkpoint, the directory released', async () => {
+    const dir = tmpLogDir();
+    const log = await openLogger(dir);
+    await log.emit(sealedEvent(1));
+    await log[Symbol.asyncDispose]();
+    await expect(log.emit(sealedEvent(2))).rejects.toMatchObject({ code: 'AUDIT_CLOSED' });
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({
+      ok: true,
+      events: 1,
+      checkpointsVerified: 1,
+    });
+    await (await openLogger(dir)).close(); // released: it opens again
+  });
+});

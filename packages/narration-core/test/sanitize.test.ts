@@ -17,7 +17,11 @@ describe('sanitizeText', () => {
     ['CR', 'progress 10%\rprogress 100%', 'progress 10% progress 100%'],
     ['CRLF', 'a\r\nb', 'a  b'],
     ['tab and NUL', 'a\tb\u0000c', 'a b c'],
-    ['DEL and C1 CSI', 'a\u007fb\u009b31mc', 'a b 31mc'],
+    [
+      'DEL, and a C1 CSI sequence (removed whole, like its ESC [ form)',
+      'a\u007fb\u009b31mc',
+      'a bc',
+    ],
     ['line and paragraph separators', 'a\u2028b\u2029c', 'a b c'],
     ['ANSI colour', '\u001b[31mred\u001b[0m text', 'red text'],
     ['ANSI conceal keeps the hidden text visible', 'ok \u001b[8mhidden\u001b[28m', 'ok hidden'],
@@ -40,6 +44,20 @@ describe('sanitizeText', () => {
     ['variation selectors', 'pass\ufe0fword \u{1f6cf}\ufe0f', 'password \u{1f6cf}'],
   ])('%s', (_name, input, expected) => {
     expect(sanitizeText(input)).toBe(expected);
+  });
+
+  it('stays linear on megabytes of unterminated escape sequences', () => {
+    const inputs = [
+      `\u001b[${'1;'.repeat(1 << 19)}`,
+      `\u001b]${'a'.repeat(1 << 20)}`,
+      '\u001b[1;'.repeat(1 << 18),
+      `\u001b${';a'.repeat(1 << 19)}`,
+    ];
+    for (const input of inputs) {
+      const started = performance.now();
+      sanitizeText(input);
+      expect(performance.now() - started).toBeLessThan(2000);
+    }
   });
 
   it('returns clean text unchanged (same string)', () => {

@@ -50,6 +50,8 @@ describe('hkdfSha256 against RFC 5869 test cases 1-3', () => {
     expect(() => hkdfSha256('k' as unknown as Uint8Array, ascii(''), ascii(''), 32)).toThrow(
       /ikm must be a Uint8Array/,
     );
+    expect(() => hkdfSha256(ascii('k'), ascii(''), new Uint8Array(1025), 32)).toThrow(RangeError);
+    expect(hkdfSha256(ascii('k'), ascii(''), new Uint8Array(1024), 32)).toHaveLength(32);
   });
 });
 

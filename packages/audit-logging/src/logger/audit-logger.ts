@@ -53,7 +53,7 @@ function utcDay(iso: string): string {
  * directory. All disk I/O is synchronous inside a commit (write + fdatasync), so a commit never
  * interleaves with another; `emit` itself validates and queues, then resolves when durable.
  */
-export class AuditLogger {
+export class AuditLogger implements AsyncDisposable {
   readonly dir: string;
   readonly serviceId: string;
   readonly durability: Durability;
@@ -224,6 +224,11 @@ export class AuditLogger {
       this.files.close();
       releaseWriterLock(this.dir, this.realDir);
     }
+  }
+
+  /** close(): `await using log = await AuditLogger.open(...)` closes it when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The newest checkpoint on disk, if any. */

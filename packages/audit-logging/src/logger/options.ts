@@ -33,14 +33,14 @@ export interface AuditLoggerOptions {
   readonly clock?: () => Date;
 }
 
-export const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
-export const DEFAULT_CHECKPOINT_EVERY = 1000;
+const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
+const DEFAULT_CHECKPOINT_EVERY = 1000;
 const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
 
 /** The longest delay setTimeout honours (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function positiveInt(option: string, value: unknown, fallback: number): number {
+function positiveInt(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new AuditConfigError(

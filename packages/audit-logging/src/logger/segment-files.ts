@@ -8,9 +8,6 @@ import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/
 import { fsyncDir, openAppendOnly, writeFully } from '../storage/secure-fs.js';
 import type { SegmentState } from '../verify/log-check.js';
 
-/** The segment being appended to: its index, bytes so far, running SHA-256, first seq and time. */
-export type ActiveSegment = SegmentState;
-
 /**
  * The log's files as the writer appends to them: the active segment (one write(2) and one
  * fdatasync(2) per batch, cut back to its previous length on failure), closing it and starting the
@@ -21,20 +18,20 @@ export type ActiveSegment = SegmentState;
  */
 export class SegmentFiles {
   broken: AuditWriteError | undefined;
-  #active: ActiveSegment;
+  #active: SegmentState;
   #lastManifestMac: string;
   #fd = -1;
 
   constructor(
     readonly dir: string,
-    active: ActiveSegment,
+    active: SegmentState,
     lastManifestMac: string,
   ) {
     this.#active = active;
     this.#lastManifestMac = lastManifestMac;
   }
 
-  get active(): ActiveSegment {
+  get active(): SegmentState {
     return this.#active;
   }
 

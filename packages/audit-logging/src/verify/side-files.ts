@@ -167,7 +167,7 @@ function readCheckpoints(dir: string, keys: SideFileKeys): Promise<SideFile<Chec
 }
 
 /** A checkpoint's signature (with the public key) and MAC (with the audit key). */
-export function authenticateCheckpoint(
+function authenticateCheckpoint(
   cp: Checkpoint,
   what: string,
   keys: SideFileKeys,

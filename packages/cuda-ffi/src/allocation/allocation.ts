@@ -39,6 +39,8 @@ interface Held {
   handle: number;
   device: number;
   bytes: number;
+  /** Tells the backend the allocation is gone (it tracks live ones to free them on dispose). */
+  released: () => void;
 }
 
 /**
@@ -46,6 +48,7 @@ interface Held {
  * native backend and the handle, never the DeviceAllocation itself (that would keep it alive).
  */
 const leaked = new FinalizationRegistry<Held>((held) => {
+  held.released();
   try {
     held.native.free(held.handle);
   } catch {
@@ -89,15 +92,23 @@ export class DeviceAllocation {
   readonly bytes: number;
   readonly #native: NativeBackend;
   readonly #handle: number;
+  readonly #released: () => void;
   #freed = false;
 
   /** @internal Made by Backend.allocate(). */
-  constructor(native: NativeBackend, handle: number, device: number, bytes: number) {
+  constructor(
+    native: NativeBackend,
+    handle: number,
+    device: number,
+    bytes: number,
+    released: () => void = () => {},
+  ) {
     this.#native = native;
     this.#handle = handle;
+    this.#released = released;
     this.device = device;
     this.bytes = bytes;
-    leaked.register(this, { native, handle, device, bytes }, this);
+    leaked.register(this, { native, handle, device, bytes, released }, this);
   }
 
   /** True once free() has been called. */
@@ -226,7 +237,13 @@ export class DeviceAllocation {
     } finally {
       this.#freed = true;
       leaked.unregister(this);
+      this.#released();
     }
+  }
+
+  /** free(), unless already freed: `using shard = backend.allocate(0, n)` frees it at scope end. */
+  [Symbol.dispose](): void {
+    if (!this.#freed) this.free();
   }
 
   toJSON(): { device: number; bytes: number; freed: boolean } {

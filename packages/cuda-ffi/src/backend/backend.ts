@@ -97,8 +97,10 @@ export interface Backend {
 const GiB = 2 ** 30;
 const DEFAULT_MOCK_DEVICES: MockDeviceConfig[] = [{ name: 'mock-0', totalBytes: 16 * GiB }];
 
-class NativeBackedBackend implements Backend {
+class NativeBackedBackend implements Backend, Disposable {
   readonly kind: BackendKind;
+  /** Allocations not freed yet, by handle (weakly: a dropped one is still freed by the GC). */
+  readonly #live = new Map<number, WeakRef<DeviceAllocation>>();
   readonly #native: NativeBackend;
   readonly #addon: NativeAddon;
   readonly #addonPath: string;
@@ -151,7 +153,12 @@ class NativeBackedBackend implements Backend {
     assertDevice(device);
     assertInteger(bytes, 'bytes', 1, Number.MAX_SAFE_INTEGER);
     const handle = callNative(() => this.#native.allocate(device, bytes));
-    return new DeviceAllocation(this.#native, handle, device, bytes);
+    const live = this.#live;
+    const allocation = new DeviceAllocation(this.#native, handle, device, bytes, () =>
+      live.delete(handle),
+    );
+    live.set(handle, new WeakRef(allocation));
+    return allocation;
   }
 
   injectAllocationFailure(device: number): void {
@@ -177,6 +184,23 @@ class NativeBackedBackend implements Backend {
       addonPath: this.#addonPath,
       napiVersion: info.napiVersion,
     };
+  }
+
+  /**
+   * Frees every allocation made through this backend that is still live (`using backend =
+   * loadBackend()` at the top of a scope). Each is freed even if another fails; the first failure
+   * is thrown afterwards. The backend stays usable.
+   */
+  [Symbol.dispose](): void {
+    let failure: unknown;
+    for (const ref of [...this.#live.values()]) {
+      try {
+        ref.deref()?.[Symbol.dispose]();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   toJSON(): { kind: BackendKind; devices: number } {
@@ -271,7 +295,7 @@ function cudaUnavailableReason(addon: NativeAddon): string | null {
  * `mock` always works where the addon loads. Throws NATIVE_UNAVAILABLE, with the reason, when
  * the addon itself cannot be loaded. `allowFaultInjection: true` enables `corrupt()` on cuda.
  */
-export function loadBackend(options: LoadBackendOptions = {}): Backend {
+export function loadBackend(options: LoadBackendOptions = {}): Backend & Disposable {
   const opts = assertObject(options, 'options', "{ kind: 'auto' }") as LoadBackendOptions;
   const kind = opts.kind ?? 'auto';
   if (kind !== 'auto' && kind !== 'cuda' && kind !== 'mock') {

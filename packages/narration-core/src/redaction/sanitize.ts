@@ -1,7 +1,10 @@
+import { stripVTControlCharacters } from 'node:util';
+
 /**
  * Sanitising: make a string safe to put on one log line and to read in a terminal.
  *
- * - ANSI escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`) are removed: they can
+ * - ANSI escape sequences (CSI `ESC [ ... final` and its one-byte form U+009B, OSC
+ *   `ESC ] ... BEL|ST`, as node:util's stripVTControlCharacters finds them) are removed: they can
  *   recolour, conceal (`ESC[8m`) or overwrite text in a terminal. Removing them leaves the text
  *   they would have hidden in plain view.
  * - A line-breaking character becomes one space: a value can never start a new (forged) log line,
@@ -13,8 +16,9 @@
  * @vramseal/audit-logging (which refuses what this removes): `testdata/unsafe-characters.json` at
  * the repository root lists every code point, and both packages test against it.
  *
- * Every pattern below is a single character class or a sequence of disjoint classes with bounded
- * repetition, so the cost is linear in the input length.
+ * The character patterns are single character classes, and stripVTControlCharacters stays linear
+ * on adversarial input (a test feeds it megabytes of unterminated sequences), so the cost is linear
+ * in the input length.
  */
 
 /** C0/C1 controls, DEL, and U+2028/U+2029 (line and paragraph separators): each becomes a space. */
@@ -27,11 +31,6 @@ const LINE_BREAKING = String.raw`\p{Cc}\p{Zl}\p{Zp}`;
  */
 const INVISIBLE = String.raw`\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}`;
 
-// CSI: ESC [ parameter bytes (0x30-0x3F)* intermediate bytes (0x20-0x2F)* final byte (0x40-0x7E),
-// ECMA-48 section 5.4. OSC: ESC ] text terminated by BEL or ST (ESC \), bounded to 1024 chars.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the job
-const ANSI_SEQUENCE = /\x1b\[[0-?]{0,64}[ -/]{0,16}[@-~]|\x1b\][^\x07\x1b]{0,1024}(?:\x07|\x1b\\)/g;
-
 const LINE_BREAKING_CHARS = new RegExp(`[${LINE_BREAKING}]`, 'gu');
 const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE}]`, 'gu');
 
@@ -41,8 +40,7 @@ const UNSAFE_CHAR = new RegExp(`[${LINE_BREAKING}${INVISIBLE}]`, 'u');
 /** Returns `text` with control, ANSI, bidi and invisible characters neutralised (see above). */
 export function sanitizeText(text: string): string {
   if (!UNSAFE_CHAR.test(text)) return text;
-  return text
-    .replace(ANSI_SEQUENCE, '')
+  return stripVTControlCharacters(text)
     .replace(INVISIBLE_CHARS, '')
     .replace(LINE_BREAKING_CHARS, ' ');
 }
