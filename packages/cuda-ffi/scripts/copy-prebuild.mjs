@@ -1,13 +1,15 @@
 // Copies the addon built by @vramseal/native (native/build/Release/*.node) into
-// prebuilds/<platform>-<arch>/, which `files` in package.json ships in the packed tarball and
-// the loader finds relative to its own module.
+// prebuilds/<platform>-<arch>[-<libc>]/ (the name the loader looks for: dist/native/platform.js,
+// so this runs after tsc), which `files` in package.json ships in the packed tarball.
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prebuildTag } from '../dist/native/platform.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(packageRoot, '..', '..', 'native', 'build', 'Release');
-const target = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+const tag = prebuildTag();
+const target = join(packageRoot, 'prebuilds', tag);
 
 const addons = existsSync(built) ? readdirSync(built).filter((f) => f.endsWith('.node')) : [];
 if (addons.length === 0) {
@@ -19,5 +21,5 @@ if (addons.length === 0) {
 mkdirSync(target, { recursive: true });
 for (const file of addons) {
   copyFileSync(join(built, file), join(target, file));
-  console.log(`cuda-ffi build: copied ${file} -> prebuilds/${process.platform}-${process.arch}/`);
+  console.log(`cuda-ffi build: copied ${file} -> prebuilds/${tag}/`);
 }

@@ -53,3 +53,23 @@ describe('when the native addon cannot be loaded', () => {
     expect(loadBackend({ kind: 'mock' }).kind).toBe('mock');
   });
 });
+
+describe('prebuilds are named by platform, architecture and C library', () => {
+  it('the prebuild used is prebuilds/<platform>-<arch>[-<libc>]/', async () => {
+    const { loadBackend } = await import('@vramseal/cuda-ffi');
+    const { addonPath } = loadBackend({ kind: 'mock' }).backendInfo();
+    if (saved !== undefined) return; // this run loads an addon named by VRAMSEAL_NATIVE_PATH
+    const libc = process.platform === 'linux' ? '(-glibc|-musl)?' : '';
+    expect(addonPath).toMatch(
+      new RegExp(`/prebuilds/${process.platform}-${process.arch}${libc}/vramseal_native\\.node$`),
+    );
+  });
+
+  it('a missing addon says how to build it from source', async () => {
+    process.env.VRAMSEAL_NATIVE_PATH = join(tmpdir(), 'vramseal-no-such-dir', 'missing.node');
+    const { loadBackend } = await import('@vramseal/cuda-ffi');
+    expect(() => loadBackend({ kind: 'mock' })).toThrow(
+      /build it from source .*pnpm --filter @vramseal\/native build/,
+    );
+  });
+});

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CudaFfiError } from '../errors/errors.js';
 import type { NativeAddon } from './binding.js';
+import { prebuildTag } from './platform.js';
 
 /** Environment variable that overrides where the addon is loaded from. */
 export const NATIVE_PATH_ENV = 'VRAMSEAL_NATIVE_PATH';
@@ -16,15 +17,22 @@ export type AddonLoad =
 const loaded = new Map<string, AddonLoad & { ok: true }>();
 
 /**
- * Where the addon is: $VRAMSEAL_NATIVE_PATH, else the prebuild shipped in the package. This
- * module sits at src/native/ (tests) or dist/native/ (consumers), two levels below the package
- * root either way, so the same relative URL works from both.
+ * The prebuilds/ folder of this package. This module sits at src/native/ (tests) or dist/native/
+ * (consumers), two levels below the package root either way, so the same relative URL works.
+ */
+const PREBUILDS = fileURLToPath(new URL('../../prebuilds/', import.meta.url));
+
+/**
+ * Where the addon is: $VRAMSEAL_NATIVE_PATH, else the prebuild for this machine,
+ * prebuilds/<platform>-<arch>[-<libc>]/ (see prebuildTag); a folder without the libc, left by a
+ * build from before prebuilds were named so, is taken when the named one is missing.
  */
 export function addonPath(): string {
   const override = process.env[NATIVE_PATH_ENV];
   if (override !== undefined && override !== '') return resolve(override);
-  const platform = `${process.platform}-${process.arch}`;
-  return fileURLToPath(new URL(`../../prebuilds/${platform}/${ADDON_FILE}`, import.meta.url));
+  const tagged = resolve(PREBUILDS, prebuildTag(), ADDON_FILE);
+  const untagged = resolve(PREBUILDS, `${process.platform}-${process.arch}`, ADDON_FILE);
+  return existsSync(tagged) || !existsSync(untagged) ? tagged : untagged;
 }
 
 /**
@@ -50,15 +58,32 @@ export function requireAddon(): { addon: NativeAddon; path: string } {
   return result;
 }
 
+function shippedPrebuilds(): string[] {
+  try {
+    return readdirSync(PREBUILDS).filter((name) =>
+      existsSync(resolve(PREBUILDS, name, ADDON_FILE)),
+    );
+  } catch {
+    return [];
+  }
+}
+
 function tryLoad(path: string): AddonLoad {
   const fix =
-    'build it with `pnpm --filter @vramseal/native build && pnpm --filter @vramseal/cuda-ffi build`, ' +
-    `or point ${NATIVE_PATH_ENV} at a built ${ADDON_FILE}`;
+    'build it from source (in a clone of the repository, with cmake and a C++ compiler, plus nvcc ' +
+    'for the cuda backend): `pnpm install && pnpm --filter @vramseal/native build`, then point ' +
+    `${NATIVE_PATH_ENV} at native/build/Release/${ADDON_FILE} (or run ` +
+    "`pnpm --filter @vramseal/cuda-ffi build` to make it this package's prebuild)";
   if (!existsSync(path)) {
+    const shipped = shippedPrebuilds();
+    const which =
+      process.env[NATIVE_PATH_ENV] || shipped.includes(prebuildTag())
+        ? ''
+        : ` (no prebuilt addon for ${prebuildTag()}; this package ships ${shipped.join(', ') || 'none'})`;
     return {
       ok: false,
       path,
-      reason: `the vramseal native addon is unavailable: no file at ${path}; ${fix}`,
+      reason: `the vramseal native addon is unavailable: no file at ${path}${which}; ${fix}`,
     };
   }
   try {

@@ -27,6 +27,16 @@ export function recordWrittenLine(line: string): void {
   }
 }
 
+/**
+ * recordWrittenLine for an event written through an application's logger, whose stream capture
+ * cannot see: `build` makes the event (a JSON round trip then gives it the written form), and runs
+ * only inside a capture.
+ */
+export function recordWrittenEvent(build: () => object): void {
+  if (captureScope.getStore() === undefined) return;
+  recordWrittenLine(JSON.stringify(build()));
+}
+
 /** Captured events are shared by nested captures, so none of them may change one. */
 function deepFreeze<T extends object>(value: T): T {
   for (const item of Object.values(value)) {

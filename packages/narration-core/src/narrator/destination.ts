@@ -1,7 +1,7 @@
 import { fstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import pinoPretty from 'pino-pretty';
 import { recordWrittenLine } from '../capture/scope.js';
 import { NarrationError } from '../errors/narration-error.js';
 import { cleanString } from '../event/clean.js';
@@ -54,8 +54,30 @@ export function resolveDestination(destination: NarrationDestination | undefined
   throw invalidDestination(`a ${destination === null ? 'null' : typeof destination}`);
 }
 
+type PinoPretty = (options: Record<string, unknown>) => WritableLike;
+
+/**
+ * pino-pretty, an optional peer dependency (it brings a dozen packages a service writing JSON does
+ * not need), loaded only when pretty output is asked for; undefined when it is not installed.
+ */
+export function loadPinoPretty(): PinoPretty | undefined {
+  try {
+    const loaded = createRequire(import.meta.url)('pino-pretty') as
+      | PinoPretty
+      | { default: PinoPretty };
+    return typeof loaded === 'function' ? loaded : loaded.default;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 /** Wraps JSON output in pino-pretty: one (coloured) line per event, `human` as the message. */
-export function prettyStream(target: WritableLike, colorize: boolean): WritableLike {
+export function prettyStream(
+  pinoPretty: PinoPretty,
+  target: WritableLike,
+  colorize: boolean,
+): WritableLike {
   return pinoPretty({
     destination: asNodeStream(target),
     messageKey: 'human',

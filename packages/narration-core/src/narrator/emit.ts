@@ -1,4 +1,5 @@
 import type pino from 'pino';
+import { recordWrittenEvent } from '../capture/scope.js';
 import { currentCorrelation } from '../correlation/context.js';
 import { NarrationError } from '../errors/narration-error.js';
 import {
@@ -28,6 +29,8 @@ export interface NarratorCore {
   readonly limiter: RateLimiter | undefined;
   readonly policy: InvalidEventPolicy;
   readonly emittedBy: string;
+  /** Writing through an application's logger: `human` is the message, not a field. */
+  readonly humanAsMessage: boolean;
 }
 
 /** One narrator (a root or a child): who speaks, through which logger, with which bindings. */
@@ -102,7 +105,16 @@ export function emit(voice: Voice, level: NarrationLevel, fields: NarrationField
   addCorrelation(event);
   if (admission !== undefined) addDropCounts(event, admission);
   if (defects.list !== undefined) event.narration_defects = defects.list;
-  (ownActor ? voice.actorLogger : core.logger)[level](event);
+  const logger = ownActor ? voice.actorLogger : core.logger;
+  if (!core.humanAsMessage) {
+    logger[level](event);
+    return;
+  }
+  // The application's logger writes to the application's stream, which capture cannot see: the
+  // event is recorded here instead, as narration would have written it.
+  recordWrittenEvent(() => ({ level, emitted_by: core.emittedBy, actor: voice.actor, ...event }));
+  const { human: message, ...rest } = event;
+  logger[level](rest, message as string);
 }
 
 function addDropCounts(event: Record<string, unknown>, admission: Admission): void {

@@ -28,6 +28,7 @@ import {
   isTty,
   LEVEL_VALUES,
   requireOptionString,
+  requirePinoPretty,
 } from './options.js';
 import { detectCallerPackage } from './provenance.js';
 
@@ -50,6 +51,12 @@ export interface NarratorOptions {
   emittedBy?: string;
   /** 'throw' or 'repair'; default 'throw' when NODE_ENV is development or test, else 'repair'. */
   onInvalid?: InvalidEventPolicy;
+  /**
+   * An application's pino logger to write through, instead of one of our own: its destination,
+   * format, timestamp and base fields apply, `human` becomes its message. Not combinable with
+   * `destination`, `format` or `redact` (see README, "Reusing an application's logger").
+   */
+  logger?: pino.Logger;
 }
 
 export type NarrateFn = (fields: NarrationFields) => void;
@@ -82,20 +89,42 @@ export function createNarrator(options: NarratorOptions): Narrator {
   }
   const actor = requireOptionString(options.actor, 'actor');
   const level = checkLevel(options.level ?? 'info');
-  const format = checkFormat(options.format, options.destination);
   const policy = checkPolicy(options.onInvalid);
-  const redact = checkRedactPaths(options.redact);
   const limiter = createLimiter(options.sample);
   const emittedBy =
     options.emittedBy === undefined
       ? cleanString(detectCallerPackage()) // a package.json is text like any other
       : cleanString(requireOptionString(options.emittedBy, 'emittedBy'));
+  const logger =
+    options.logger === undefined
+      ? ownLogger(options, level, emittedBy)
+      : applicationLogger(options, emittedBy);
+  const core: NarratorCore = {
+    logger,
+    minLevel: logger.levelVal,
+    limiter,
+    policy,
+    emittedBy,
+    humanAsMessage: options.logger !== undefined,
+  };
+  return makeNarrator(core, cleanString(actor), {});
+}
 
+/** A pino logger of our own: `human` as its message key, our timestamp and base fields. */
+function ownLogger(
+  options: NarratorOptions,
+  level: NarrationLevel | 'silent',
+  emittedBy: string,
+): pino.Logger {
+  const format = checkFormat(options.format, options.destination);
+  const redact = checkRedactPaths(options.redact);
+  const pinoPretty = format === 'pretty' ? requirePinoPretty() : undefined;
   const target = resolveDestination(options.destination);
-  const output = format === 'pretty' ? prettyStream(target, isTty(target)) : target;
-  const logger = pino(
+  const output =
+    pinoPretty === undefined ? target : prettyStream(pinoPretty, target, isTty(target));
+  return pino(
     {
-      level: level === 'silent' ? 'silent' : level,
+      level,
       messageKey: 'human',
       base: { pid: process.pid, hostname: cleanString(hostname()), emitted_by: emittedBy },
       timestamp: () => `,"emitted_at_ms":${Date.now()}`,
@@ -104,8 +133,33 @@ export function createNarrator(options: NarratorOptions): Narrator {
     },
     captureTee(output),
   );
-  const core: NarratorCore = { logger, minLevel: LEVEL_VALUES[level], limiter, policy, emittedBy };
-  return makeNarrator(core, cleanString(actor), {});
+}
+
+/**
+ * A child of the application's logger, binding `emitted_by` (and the narrator's `level`, when one
+ * is given). Where and how lines are written is the application's choice, so the options that
+ * decide it are refused here rather than silently ignored.
+ */
+function applicationLogger(options: NarratorOptions, emittedBy: string): pino.Logger {
+  const app = options.logger as unknown;
+  if (
+    typeof app !== 'object' ||
+    app === null ||
+    typeof (app as pino.Logger).child !== 'function' ||
+    typeof (app as pino.Logger).levelVal !== 'number'
+  ) {
+    throw invalidOption('logger', 'must be a pino logger (pino() or a child of one)');
+  }
+  for (const name of ['destination', 'format', 'redact'] as const) {
+    if (options[name] !== undefined) {
+      throw invalidOption(
+        name,
+        "cannot be combined with `logger`: the application's logger decides where and how lines are written",
+      );
+    }
+  }
+  const childOptions = options.level === undefined ? undefined : { level: options.level };
+  return (app as pino.Logger).child({ emitted_by: emittedBy }, childOptions);
 }
 
 function makeNarrator(

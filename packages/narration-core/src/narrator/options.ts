@@ -3,7 +3,7 @@ import { NarrationError } from '../errors/narration-error.js';
 import { cleanString } from '../event/clean.js';
 import { NARRATION_LEVELS, type NarrationLevel } from '../event/fields.js';
 import { RateLimiter, type SampleOptions } from '../sampling/rate-limiter.js';
-import type { NarrationDestination, NarrationFormat } from './destination.js';
+import { loadPinoPretty, type NarrationDestination, type NarrationFormat } from './destination.js';
 import type { InvalidEventPolicy } from './emit.js';
 
 export const LEVEL_VALUES: Readonly<Record<NarrationLevel | 'silent', number>> = {
@@ -38,6 +38,17 @@ export function checkFormat(
     throw invalidOption('format', "must be 'json' or 'pretty'");
   }
   return chosen;
+}
+
+/** pino-pretty for `format: 'pretty'`, or a clear INVALID_OPTION when the optional peer is missing. */
+export function requirePinoPretty(): NonNullable<ReturnType<typeof loadPinoPretty>> {
+  const pinoPretty = loadPinoPretty();
+  if (pinoPretty !== undefined) return pinoPretty;
+  throw invalidOption(
+    'format',
+    "is 'pretty', which needs the optional peer dependency pino-pretty: install it " +
+      "(npm install pino-pretty) or use format 'json'",
+  );
 }
 
 export function checkPolicy(policy: unknown): InvalidEventPolicy {
@@ -95,9 +106,9 @@ export function requireOptionString(value: unknown, name: string): string {
 // so a log shipper never receives colour codes by accident.
 function defaultFormat(destination: NarrationDestination | undefined): NarrationFormat {
   const development = process.env.NODE_ENV === 'development';
-  return development && destination === undefined && process.stdout.isTTY === true
-    ? 'pretty'
-    : 'json';
+  const watched = development && destination === undefined && process.stdout.isTTY === true;
+  // Pretty by default only where pino-pretty is installed (it is an optional peer).
+  return watched && loadPinoPretty() !== undefined ? 'pretty' : 'json';
 }
 
 function defaultPolicy(): InvalidEventPolicy {
