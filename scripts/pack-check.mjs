@@ -139,6 +139,52 @@ for (const [name, script] of Object.entries(smokeTests)) {
   });
 }
 
+// bdd-world is used through Cucumber: run a scenario the way a consumer would, from plain
+// JavaScript (no tsx), and check the proof bundle it writes, index formatter included.
+check(
+  'bdd-world runs a scenario from its tarball under Cucumber and writes the proof bundle',
+  () => {
+    if (!installed) throw new Error('not installed: see the pack and install case');
+    const dir = join(consumer, 'bdd');
+    mkdirSync(join(dir, 'support'), { recursive: true });
+    writeFileSync(join(dir, 'support', 'steps.mjs'), "import '@vramseal/bdd-world/steps';\n");
+    writeFileSync(
+      join(dir, 'cucumber.mjs'),
+      `import { proofBundleConfig } from '@vramseal/bdd-world';
+const bundle = proofBundleConfig({ root: process.cwd() });
+export default { paths: ['*.feature'], import: ['support/steps.mjs'], format: ['summary', ...bundle.format],
+  worldParameters: bundle.worldParameters, tags: bundle.tags, strict: true };
+`,
+    );
+    writeFileSync(
+      join(dir, 'pack.feature'),
+      `Feature: The packed bdd-world drives a VRAM manager
+  Scenario: A flipped bit is caught, narrated and audited
+    Given a VRAM manager on a mock GPU with 16 MiB
+    When shard "pack-shard" of 300000 bytes is sealed
+    And byte 12345 of shard "pack-shard" is flipped in device memory
+    And shard "pack-shard" is verified
+    Then the verification fails with check "tree_root"
+    And the narration has a "verify_failed" event for shard "pack-shard"
+    And the audit log has a "seal_verification_failed" event for shard "pack-shard"
+`,
+    );
+    const cucumber = join(consumer, 'node_modules', '@cucumber', 'cucumber', 'bin', 'cucumber.js');
+    execFileSync('node', [cucumber, '--config', 'cucumber.mjs'], {
+      cwd: dir,
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        VRAMSEAL_RUN_ID: 'pack-check',
+        VRAMSEAL_BACKEND: '',
+        NODE_OPTIONS: '',
+      },
+    });
+    const index = readFileSync(join(dir, '.proof_bundle', 'bdd', 'pack-check', 'index.md'), 'utf8');
+    if (!index.includes('**PASSED**: 1 scenario in 1 feature')) throw new Error(index);
+  },
+);
+
 /** A package and the workspace packages it depends on at run time, transitively. */
 function withDependencies(name, seen = new Set()) {
   if (seen.has(name)) return seen;
