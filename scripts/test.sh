@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test vramseal has, on a fresh machine: installs pnpm and the workspace, then lint, build,
 # typecheck, unit tests (vitest), native tests (ctest, plain and ASan/UBSan), Cucumber features, the
-# README's demo (`vramseal demo`, which must prove every claim) and the pack check (tarballs
-# installed into an empty npm project). Runs every step even after a
-# failure, so one run shows everything that is wrong; ends with one line "N passed, N failed".
+# README's demo (`vramseal demo`, which must prove every claim), the pack check (tarballs
+# installed into an empty npm project) and the GPU checks (without a GPU: their rehearsal). Runs
+# every step even after a failure, so one run shows everything that is wrong; ends with one line
+# "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure-pnpm.sh
@@ -31,5 +32,8 @@ step typecheck pnpm typecheck
 step tests pnpm turbo run test --concurrency=1 --continue
 step demo node packages/cli/dist/bin.js demo
 step pack-check node scripts/pack-check.mjs
+# The GPU checks (cuda/README.md): here, without a GPU, test:gpu and bench:gpu must end with
+# "no CUDA device" and exit 0, and their rehearsal on the mock keeps the checks themselves working.
+step gpu-checks bash -c 'node scripts/gpu/run.mjs test && node scripts/gpu/run.mjs bench && node scripts/gpu/run.mjs test --rehearse && node scripts/gpu/run.mjs bench --rehearse'
 
 node scripts/test-summary.mjs reports

@@ -1,6 +1,8 @@
 // Device memory operations of the cuda backend (see include/vramseal/cuda_api.h).
 // Every call goes through VS_CUDA_CHECK; every operation first selects its device, because the
 // current device is per host thread and the addon calls from the JS thread and worker threads.
+#include <cstring>
+
 #include "check.cuh"
 #include "vramseal/uuid.h"
 
@@ -97,6 +99,91 @@ Status pointer_attributes(int device, const void* ptr, PointerAttributes* out) {
   }
   // cudaMalloc memory has no host mapping; pinned host memory and managed memory do.
   out->host_pointer = attr.hostPointer != nullptr;
+  return {};
+}
+
+namespace {
+
+// Two events, destroyed on every path (their errors are of no interest once the result is out).
+struct EventPair {
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  ~EventPair() {
+    if (start != nullptr) cudaEventDestroy(start);
+    if (stop != nullptr) cudaEventDestroy(stop);
+  }
+};
+
+// Memory freed on every path; the success paths below free it with a checked call first.
+struct PinnedHost {
+  void* ptr = nullptr;
+  ~PinnedHost() {
+    if (ptr != nullptr) cudaFreeHost(ptr);
+  }
+};
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  ~DeviceBuffer() {
+    if (ptr != nullptr) cudaFree(ptr);
+  }
+};
+
+}  // namespace
+
+Status time_device(int device, const std::function<Status()>& body, float* ms) {
+  *ms = 0;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  EventPair events;
+  VS_CUDA_CHECK("cudaEventCreate", cudaEventCreate(&events.start));
+  VS_CUDA_CHECK("cudaEventCreate", cudaEventCreate(&events.stop));
+  VS_CUDA_CHECK("cudaEventRecord", cudaEventRecord(events.start, 0));
+  const Status status = body();
+  if (!status.ok()) return status;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  VS_CUDA_CHECK("cudaEventRecord", cudaEventRecord(events.stop, 0));
+  VS_CUDA_CHECK("cudaEventSynchronize", cudaEventSynchronize(events.stop));
+  VS_CUDA_CHECK("cudaEventElapsedTime", cudaEventElapsedTime(ms, events.start, events.stop));
+  return {};
+}
+
+Status bench_copy_from_pinned(int device, void* dst, const void* src, uint64_t bytes, float* ms) {
+  *ms = 0;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  PinnedHost pinned;
+  VS_CUDA_CHECK("cudaMallocHost", cudaMallocHost(&pinned.ptr, bytes));
+  std::memcpy(pinned.ptr, src, bytes);
+  const Status timed = time_device(
+      device,
+      [&]() -> Status {
+        VS_CUDA_CHECK("cudaMemcpy",
+                      cudaMemcpy(dst, pinned.ptr, bytes, cudaMemcpyHostToDevice));
+        return {};
+      },
+      ms);
+  if (!timed.ok()) return timed;
+  void* p = pinned.ptr;
+  pinned.ptr = nullptr;
+  VS_CUDA_CHECK("cudaFreeHost", cudaFreeHost(p));
+  return {};
+}
+
+Status bench_copy_device_to_device(int device, const void* src, uint64_t bytes, float* ms) {
+  *ms = 0;
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  DeviceBuffer scratch;
+  VS_CUDA_CHECK("cudaMalloc", cudaMalloc(&scratch.ptr, bytes));
+  const Status timed = time_device(
+      device,
+      [&]() -> Status {
+        VS_CUDA_CHECK("cudaMemcpy",
+                      cudaMemcpy(scratch.ptr, src, bytes, cudaMemcpyDeviceToDevice));
+        return {};
+      },
+      ms);
+  if (!timed.ok()) return timed;
+  void* p = scratch.ptr;
+  scratch.ptr = nullptr;
+  VS_CUDA_CHECK("cudaFree", cudaFree(p));
   return {};
 }
 

@@ -45,6 +45,18 @@ Status pointer_attributes(int, const void*, PointerAttributes*) {
 Status tree_digest(int, const void*, uint64_t, uint64_t, uint8_t*) {
   return not_built("treeDigestKernel");
 }
+Status time_device(int, const std::function<Status()>&, float* ms) {
+  *ms = 0;
+  return not_built("cudaEventElapsedTime");
+}
+Status bench_copy_from_pinned(int, void*, const void*, uint64_t, float* ms) {
+  *ms = 0;
+  return not_built("cudaMemcpy");
+}
+Status bench_copy_device_to_device(int, const void*, uint64_t, float* ms) {
+  *ms = 0;
+  return not_built("cudaMemcpy");
+}
 
 }  // namespace cuda
 }  // namespace vs

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace vs {
@@ -75,6 +76,18 @@ Status pointer_attributes(int device, const void* ptr, PointerAttributes* out);
 // generic per-leaf kernel, so every pointer and size gives the right root.
 Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_size,
                    uint8_t root[32]);
+
+// ---- bench:gpu support (device time, never used on the production path) ----------------------
+// The device time of `body` in milliseconds: two CUDA events recorded on the legacy default
+// stream around it, then synchronised. Every operation above runs on that stream and has finished
+// when it returns (it ends with a synchronous cudaMemcpy), so the events bracket all of its work.
+Status time_device(int device, const std::function<Status()>& body, float* ms);
+// The physical references bench:gpu compares with, each in device time:
+// cudaMemcpy of `bytes` from pinned host memory to `dst` (`src` is first copied into a
+// cudaMallocHost buffer, untimed; the buffer is freed afterwards), and a device-to-device
+// cudaMemcpy of `bytes` from `src` into a scratch cudaMalloc buffer (an HBM read + write).
+Status bench_copy_from_pinned(int device, void* dst, const void* src, uint64_t bytes, float* ms);
+Status bench_copy_device_to_device(int device, const void* src, uint64_t bytes, float* ms);
 
 }  // namespace cuda
 }  // namespace vs

@@ -274,6 +274,9 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::TreeDigest>("treeDigest"),
                            InstanceMethod<&NativeBackend::LiveAllocations>("liveAllocations"),
                            InstanceMethod<&NativeBackend::FaultInjection>("faultInjection"),
+                           InstanceMethod<&NativeBackend::BenchTreeDigest>("benchTreeDigest"),
+                           InstanceMethod<&NativeBackend::BenchWrite>("benchWrite"),
+                           InstanceMethod<&NativeBackend::BenchDeviceCopy>("benchDeviceCopy"),
                        });
   }
 
@@ -480,6 +483,57 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
 
   Napi::Value FaultInjection(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), backend_->fault_injection());
+  }
+
+  // ---- bench:gpu hooks (not API: scripts/gpu/checks/bench.mjs) ----------------------------
+  // Device time in milliseconds from CUDA events, synchronously on the JS thread (a benchmark
+  // waits anyway). The same checks as the operations they time; UNSUPPORTED on the mock.
+
+  // benchTreeDigest(handle, leafSize, offset = 0, length = to the end) -> { ms, root }
+  Napi::Value BenchTreeDigest(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t leaf_size = integer_arg(info, 1, "leafSize");
+    const uint64_t offset = optional_integer_arg(info, 2, "offset").value_or(0);
+    const std::optional<uint64_t> length = optional_integer_arg(info, 3, "length");
+    vs::Digest root{};
+    const float ms = guarded(env, [&] {
+      vs::check_leaf_size(leaf_size);
+      vs::check_digest_offset(offset, leaf_size);
+      const vs::Backend::Pin pin = backend_->pin(handle, offset, length);
+      return pin.timed_tree_digest(leaf_size, &root);
+    });
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ms", Napi::Number::New(env, ms));
+    out.Set("root", Napi::Buffer<uint8_t>::Copy(env, root.data(), root.size()));
+    return out;
+  }
+
+  // benchWrite(handle, offset, data, 'pageable' | 'pinned') -> ms
+  Napi::Value BenchWrite(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const uint64_t offset = integer_arg(info, 1, "offset");
+    Napi::Uint8Array data = bytes_arg(info, 2, "data");
+    const std::string source =
+        info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+    if (source != "pageable" && source != "pinned") {
+      throw invalid_argument(env, "source", "must be 'pageable' or 'pinned'");
+    }
+    const float ms = guarded(env, [&] {
+      return backend_->bench_write(
+          handle, offset, data.Data(), data.ElementLength(),
+          source == "pinned" ? vs::CopySource::Pinned : vs::CopySource::Pageable);
+    });
+    return Napi::Number::New(env, ms);
+  }
+
+  // benchDeviceCopy(handle) -> ms of a device-to-device copy of the whole allocation
+  Napi::Value BenchDeviceCopy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint64_t handle = integer_arg(info, 0, "handle");
+    const float ms = guarded(env, [&] { return backend_->bench_device_copy(handle); });
+    return Napi::Number::New(env, ms);
   }
 
   std::unique_ptr<vs::Backend> backend_;

@@ -112,6 +112,20 @@ void Backend::corrupt(uint64_t handle, uint64_t offset, uint8_t mask) {
 
 void Backend::fail_next_allocation(int64_t device) { device_at(device).fail_next_allocation(); }
 
+float Backend::bench_write(uint64_t handle, uint64_t offset, const uint8_t* data, uint64_t length,
+                           CopySource source) {
+  float ms = 0;
+  guarded_write(handle, offset, length, "write", [&](DeviceMemory& memory) {
+    ms = memory.timed_write(offset, data, length, source);
+  });
+  return ms;
+}
+
+float Backend::bench_device_copy(uint64_t handle) const {
+  auto allocation = table_.find(handle, "handle");
+  return allocation->memory->timed_device_copy(0, allocation->bytes);
+}
+
 Backend::WriteLease Backend::lease_write(uint64_t handle, uint64_t offset, uint64_t length) {
   auto allocation = table_.find(handle, "handle");
   check_range(offset, length, allocation->bytes);
@@ -162,6 +176,12 @@ Digest Backend::Pin::tree_digest(uint64_t leaf_size) const {
   check_leaf_size(leaf_size);
   check_digest_offset(offset_, leaf_size);
   return allocation_->memory->tree_digest(offset_, length_, leaf_size);
+}
+
+float Backend::Pin::timed_tree_digest(uint64_t leaf_size, Digest* root) const {
+  check_leaf_size(leaf_size);
+  check_digest_offset(offset_, leaf_size);
+  return allocation_->memory->timed_tree_digest(offset_, length_, leaf_size, root);
 }
 
 }  // namespace vs

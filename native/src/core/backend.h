@@ -81,6 +81,8 @@ class Backend {
     // sha256-tree-v1 root of the pinned range as a tree of its own. Checks the leaf size and
     // that the range starts on a leaf boundary (INVALID_ARGUMENT).
     Digest tree_digest(uint64_t leaf_size) const;
+    // The same, timed on the device (bench:gpu; UNSUPPORTED on the mock): milliseconds.
+    float timed_tree_digest(uint64_t leaf_size, Digest* root) const;
   };
 
   // Keeps an allocation alive, and [offset, offset + length) of it registered as being written,
@@ -95,6 +97,14 @@ class Backend {
   // Checks the range (OUT_OF_BOUNDS) and registers the write (ALLOCATION_BUSY when a digest has
   // pinned an overlapping range), on the calling thread, before any copy is queued.
   WriteLease lease_write(uint64_t handle, uint64_t offset, uint64_t length);
+
+  // bench:gpu hooks, in device milliseconds (CUDA events; UNSUPPORTED on the mock), with the
+  // same checks as the operations they time: a write of `data` into [offset, offset + length)
+  // from pageable memory (write()'s path) or from a pinned copy of it (the reference), and a
+  // device-to-device copy of the whole allocation into scratch memory (the HBM reference).
+  float bench_write(uint64_t handle, uint64_t offset, const uint8_t* data, uint64_t length,
+                    CopySource source);
+  float bench_device_copy(uint64_t handle) const;
 
   // Pins the whole allocation.
   Pin pin(uint64_t handle);

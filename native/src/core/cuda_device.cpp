@@ -34,6 +34,33 @@ class CudaMemory final : public DeviceMemory {
     throw_if_failed(cuda::pointer_attributes(device_, ptr_, &attributes));
     return attributes;
   }
+  float timed_tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size,
+                          Digest* root) const override {
+    check_leaf_size(leaf_size);
+    float ms = 0;
+    const auto digest = [&] {
+      return cuda::tree_digest(device_, at(offset), length, leaf_size, root->data());
+    };
+    throw_if_failed(cuda::time_device(device_, digest, &ms));
+    return ms;
+  }
+  float timed_write(uint64_t offset, const uint8_t* src, uint64_t length,
+                    CopySource source) override {
+    float ms = 0;
+    if (source == CopySource::Pinned) {
+      throw_if_failed(cuda::bench_copy_from_pinned(device_, at(offset), src, length, &ms));
+    } else {
+      throw_if_failed(cuda::time_device(
+          device_, [&] { return cuda::copy_host_to_device(device_, at(offset), src, length); },
+          &ms));
+    }
+    return ms;
+  }
+  float timed_device_copy(uint64_t offset, uint64_t length) const override {
+    float ms = 0;
+    throw_if_failed(cuda::bench_copy_device_to_device(device_, at(offset), length, &ms));
+    return ms;
+  }
 
  private:
   uint8_t* at(uint64_t offset) const { return static_cast<uint8_t*>(ptr_) + offset; }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "error.h"
 #include "tree_digest.h"
 #include "vramseal/cuda_api.h"
 
@@ -24,6 +25,10 @@ struct MemInfo {
   uint64_t total_bytes = 0;
 };
 
+// Where a timed copy into device memory reads from (bench:gpu): the caller's pageable memory, as
+// write() does, or a pinned staging copy of the same bytes (the physical reference).
+enum class CopySource { Pageable, Pinned };
+
 // One allocation's memory. Callers (Backend) have already checked every range.
 class DeviceMemory {
  public:
@@ -38,6 +43,24 @@ class DeviceMemory {
   // Frees the memory now and reports failure (cudaFree can fail); the destructor frees whatever
   // was not released, silently, since destructors cannot throw.
   virtual void release() {}
+
+  // bench:gpu hooks: an operation above, or its physical reference, timed on the device with CUDA
+  // events, in milliseconds. The mock has no device clock: UNSUPPORTED.
+  virtual float timed_tree_digest(uint64_t, uint64_t, uint64_t, Digest*) const {
+    throw no_device_clock();
+  }
+  virtual float timed_write(uint64_t, const uint8_t*, uint64_t, CopySource) {
+    throw no_device_clock();
+  }
+  // A device-to-device copy of [offset, offset + length) into scratch memory.
+  virtual float timed_device_copy(uint64_t, uint64_t) const { throw no_device_clock(); }
+
+ protected:
+  static Error no_device_clock() {
+    return Error(Code::Unsupported,
+                 "device-time measurements (bench:gpu) need the cuda backend; the mock has no "
+                 "device clock");
+  }
 };
 
 class Device {
