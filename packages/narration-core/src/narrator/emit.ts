@@ -181,38 +181,40 @@ function copyField(
   value: unknown,
   bindings: Readonly<Record<string, unknown>>,
 ): void {
-  const reject = (what: string) =>
-    defects.note(`invalid:${cleanString(key)}`, () => invalidEvent(key, what));
   switch (FIELD_KINDS.get(key)) {
     case 'required':
       return; // already placed first
     case 'string':
       if (typeof value === 'string') event[key] = cleanIdentifier(value);
-      else reject('must be a string');
+      else rejectField(defects, key, 'must be a string');
       return;
     case 'text':
       if (typeof value === 'string') event[key] = cleanString(value);
-      else reject('must be a string');
+      else rejectField(defects, key, 'must be a string');
       return;
     case 'number':
       if (typeof value === 'number' && Number.isFinite(value)) event[key] = value;
-      else reject('must be a finite number');
+      else rejectField(defects, key, 'must be a finite number');
       return;
     case 'device':
       if (typeof value === 'string') event[key] = cleanIdentifier(value);
       else if (typeof value === 'number' && Number.isInteger(value)) event[key] = value;
-      else reject('must be a string or an integer');
+      else rejectField(defects, key, 'must be a string or an integer');
       return;
     case 'context':
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
         const own = cleanContext(value) as Record<string, unknown>;
         const bound = bindings.context as Record<string, unknown> | undefined;
         event.context = bound === undefined ? own : { ...bound, ...own };
-      } else reject('must be a plain object');
+      } else rejectField(defects, key, 'must be a plain object');
       return;
     default:
-      reject('is not a narration field; put extra data in `context`');
+      rejectField(defects, key, 'is not a narration field; put extra data in `context`');
   }
+}
+
+function rejectField(defects: Defects, key: string, what: string): void {
+  defects.note(`invalid:${cleanString(key)}`, () => invalidEvent(key, what));
 }
 
 /** Adds the current correlation id and trace ids, unless the event set its own. */
