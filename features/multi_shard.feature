@@ -30,6 +30,7 @@ Feature: Many shards, several devices, tensor-parallel sets
     And byte 12345 of shard "<victim>" is flipped in device memory
     And every sealed shard is verified concurrently
     Then exactly shard "<victim>" failed verification with check "tree_root"
+    And the metric 'vram_verify_operations_total{result="failure"}' is at least 1
     And the audit log has 1 "seal_verification_failed" event
     And the audit log has a "seal_verification_failed" event for shard "<victim>"
     And the narration has a "verify_failed" event for shard "<victim>"
@@ -61,6 +62,9 @@ Feature: Many shards, several devices, tensor-parallel sets
     And shard "fill-1" of 60 MiB is sealed on device 1
     And sealing shard "one-too-many" of 8 MiB is attempted
     Then the operation fails with code "INSUFFICIENT_VRAM"
+    And the total VRAM is 128 MiB
+    And the available VRAM on device 0 is 4194304 bytes
+    And the available VRAM on device 1 is 4194304 bytes
     And the VRAM in use is 125829120 bytes
     And used plus available VRAM equals the total
     And the narration has an "allocate_failed" event for shard "one-too-many"

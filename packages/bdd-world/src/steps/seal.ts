@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Given, Then, When } from '@cucumber/cucumber';
+import { Then, When } from '@cucumber/cucumber';
 import {
   deriveKey,
   type SealFields,
@@ -48,13 +48,6 @@ export function workerSealKey(world: VramWorld): SecretKey {
   );
   return key;
 }
-
-Given(
-  'a seal key derived from the worker token {string}',
-  function (this: VramWorld, token: string) {
-    this.sealKey = deriveKey(token, 'seal');
-  },
-);
 
 When(
   "the seal fields of shard {string} are signed with the worker's seal key",
