@@ -5,6 +5,7 @@ import { parseArgs, styleText } from 'node:util';
 import { deriveKey, loadKeyFile, type SecretKey } from '@vramseal/seal-crypto';
 import { AuditError, AuditUnreadableError, errnoCode } from './errors.js';
 import { isKnownEventType, severityOf } from './events/schema.js';
+import { UNSAFE_CHAR_CLASS } from './events/validate.js';
 import { listSegments, MAX_LINE_BYTES } from './storage/layout.js';
 import { type VerifyOptions, type VerifyReport, verifyAuditLog } from './verify/verify-log.js';
 
@@ -41,10 +42,10 @@ class UsageError extends Error {}
 /**
  * A tampered log is attacker-written text, and parts of it reach the report (a forged field name,
  * a manifest's segment name). Control, format (bidi, zero-width) and separator characters are
- * printed as \uXXXX escapes, so no line of the log can drive the terminal (ANSI/C1 sequences) or
+ * printed as \uXXXX escapes (the package's one definition of an unsafe character), so no line of the log can drive the terminal (ANSI/C1 sequences) or
  * hide text in the report. Valid inside JSON strings too; newlines between report lines stay.
  */
-const UNPRINTABLE = /(?!\n)[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const UNPRINTABLE = new RegExp(`(?!\\n)[${UNSAFE_CHAR_CLASS}]`, 'gu');
 
 function printable(text: string): string {
   return text.replace(UNPRINTABLE, (ch) => {

@@ -73,14 +73,17 @@ describe('audit-logging verify (CLI)', () => {
     const lines = readLines(segmentPath(dir));
     // JSON escapes for ESC and RLO, and a raw C1 CSI (legal unescaped in JSON): keys that the
     // report quotes when it says which fields the line has.
-    lines.splice(2, 1, '{"\\u001b[2J\\u202e":1,"\u009b31m":2}');
+    // U+3164 (a Hangul filler) is invisible too: the package's one definition escapes it.
+    lines.splice(2, 1, '{"\\u001b[2J\\u202e":1,"\u009b31m":2,"id\u3164":3}');
     writeLines(segmentPath(dir), lines);
     for (const args of [[], ['--json']]) {
       const r = run(['verify', dir, ...args]);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/malformed_record/);
       expect(r.stdout).toContain('\\u001b[2J\\u202e');
-      for (const raw of ['\u001b', '\u009b', '\u202e']) expect(r.stdout).not.toContain(raw);
+      expect(r.stdout).toContain('id\\u3164');
+      for (const raw of ['\u001b', '\u009b', '\u202e', '\u3164'])
+        expect(r.stdout).not.toContain(raw);
     }
   });
 

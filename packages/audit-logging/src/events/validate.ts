@@ -28,7 +28,9 @@ export const MAX_FIELD_BYTES = 1024;
  */
 const LINE_BREAKING = String.raw`\p{Cc}\p{Zl}\p{Zp}`;
 const INVISIBLE = String.raw`\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}`;
-const UNSAFE_CHAR = new RegExp(`[${LINE_BREAKING}${INVISIBLE}]`, 'u');
+/** The set as a regular-expression character class body, for code that escapes rather than refuses. */
+export const UNSAFE_CHAR_CLASS = `${LINE_BREAKING}${INVISIBLE}`;
+const UNSAFE_CHAR = new RegExp(`[${UNSAFE_CHAR_CLASS}]`, 'u');
 
 /**
  * What records written before the shared definition may hold: the default-ignorable code points

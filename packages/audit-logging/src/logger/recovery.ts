@@ -88,6 +88,6 @@ function integrityError(found: CheckFailure): AuditIntegrityError {
   return new AuditIntegrityError(
     found.seq,
     `audit log integrity check failed while opening (${where}): ${found.detail}. ` +
-      'Run `audit-logging verify <dir>` for a full report; keep the directory as evidence and open a new one',
+      'Run `vramseal audit verify <dir>` for a full report; keep the directory as evidence and open a new one',
   );
 }
