@@ -45,6 +45,9 @@ Status pointer_attributes(int, const void*, PointerAttributes*) {
 Status tree_digest(int, const void*, uint64_t, uint64_t, uint8_t*) {
   return not_built("treeDigestKernel");
 }
+Status tree_digest_many(int, const DigestJob*, uint32_t, uint8_t*) {
+  return not_built("treeDigestKernel");
+}
 Status time_device(int, const std::function<Status()>&, float* ms) {
   *ms = 0;
   return not_built("cudaEventElapsedTime");

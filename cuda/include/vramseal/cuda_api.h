@@ -77,6 +77,18 @@ Status pointer_attributes(int device, const void* ptr, PointerAttributes* out);
 Status tree_digest(int device, const void* ptr, uint64_t bytes, uint64_t leaf_size,
                    uint8_t root[32]);
 
+// One range of a batched digest: `bytes` bytes of device memory at `ptr`, leaves of `leaf_size`.
+struct DigestJob {
+  const void* ptr;
+  uint64_t bytes;
+  uint64_t leaf_size;
+};
+// sha256-tree-v1 roots of `count` ranges of one device's memory, each a tree of its own, into
+// roots[32 * i]: one launch per step for the whole batch (leaf hashes, then each level of every
+// tree, then the roots gathered into one copy back). Empty ranges are SHA-256("") without device
+// work. Every leaf_size must be >= 1 (native/ checks).
+Status tree_digest_many(int device, const DigestJob* jobs, uint32_t count, uint8_t* roots);
+
 // ---- bench:gpu support (device time, never used on the production path) ----------------------
 // The device time of `body` in milliseconds: two CUDA events recorded on the legacy default
 // stream around it, then synchronised. Every operation above runs on that stream and has finished

@@ -18,6 +18,8 @@
 namespace {
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+// The most ranges one treeDigestMany call takes (a batch's table is uploaded in one piece).
+constexpr uint32_t kMaxBatch = 65536;
 
 #if defined(VRAMSEAL_CUDA_ARCHITECTURES)
 constexpr const char* kCudaArchitectures = VRAMSEAL_CUDA_ARCHITECTURES;
@@ -53,17 +55,19 @@ auto guarded(Napi::Env env, Fn&& body) -> decltype(body()) {
   }
 }
 
-// A non-negative integer argument no larger than 2^53 - 1.
-uint64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  Napi::Env env = info.Env();
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    throw invalid_argument(env, name, "must be a number");
-  }
-  const double v = info[index].As<Napi::Number>().DoubleValue();
+// A non-negative integer no larger than 2^53 - 1.
+uint64_t integer_value(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!value.IsNumber()) throw invalid_argument(env, name, "must be a number");
+  const double v = value.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v) || std::floor(v) != v || v < 0 || v > kMaxSafeInteger) {
     throw invalid_argument(env, name, "must be an integer between 0 and 2^53 - 1");
   }
   return static_cast<uint64_t>(v);
+}
+
+uint64_t integer_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (info.Length() <= index) throw invalid_argument(info.Env(), name, "must be a number");
+  return integer_value(info.Env(), info[index], name);
 }
 
 // An optional integer argument: absent or undefined gives nullopt, anything else as integer_arg.
@@ -122,6 +126,36 @@ const char* memory_type_name(vs::MemoryType type) {
   return "unregistered";
 }
 
+
+// The ranges of treeDigestMany([{ handle, leafSize, offset?, length? }, ...]).
+std::vector<vs::Backend::DigestRequest> digest_requests(Napi::Env env,
+                                                        const Napi::Array& items) {
+  if (items.Length() > kMaxBatch) {
+    throw invalid_argument(env, "items",
+                           "holds " + std::to_string(items.Length()) + " ranges; at most " +
+                               std::to_string(kMaxBatch) + " fit one batch");
+  }
+  std::vector<vs::Backend::DigestRequest> requests;
+  requests.reserve(items.Length());
+  for (uint32_t i = 0; i < items.Length(); ++i) {
+    const std::string name = "items[" + std::to_string(i) + "]";
+    Napi::Value entry = items.Get(i);
+    if (!entry.IsObject() || entry.IsArray()) {
+      throw invalid_argument(env, name,
+                             "must be an object { handle, leafSize, offset?, length? }");
+    }
+    Napi::Object item = entry.As<Napi::Object>();
+    vs::Backend::DigestRequest request{};
+    request.handle = integer_value(env, item.Get("handle"), name + ".handle");
+    request.leaf_size = integer_value(env, item.Get("leafSize"), name + ".leafSize");
+    Napi::Value offset = item.Get("offset");
+    if (!offset.IsUndefined()) request.offset = integer_value(env, offset, name + ".offset");
+    Napi::Value length = item.Get("length");
+    if (!length.IsUndefined()) request.length = integer_value(env, length, name + ".length");
+    requests.push_back(request);
+  }
+  return requests;
+}
 
 // Settles a worker's promise without ever letting a C++ exception escape. node-addon-api calls
 // OnOK/OnError from a libuv completion callback; a Napi::Error thrown there (N-API refusing to
@@ -200,6 +234,55 @@ class DigestWorker : public Napi::AsyncWorker {
   std::optional<vs::Error> error_;
 };
 
+// A batch of digests (treeDigestMany) on a libuv worker thread: every range was pinned on the JS
+// thread; the promise resolves to one 32-byte Buffer per range, in request order.
+class ManyDigestWorker : public Napi::AsyncWorker {
+ public:
+  ManyDigestWorker(Napi::Env env, vs::Backend::PinSet pins)
+      : Napi::AsyncWorker(env, "vramseal:treeDigestMany"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pins_(std::move(pins)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      roots_ = pins_->tree_digests();
+    } catch (const vs::Error& e) {
+      error_ = e;
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    pins_.reset();  // every range is writable again before anyone sees the result
+    settle(deferred_, [&] {
+      if (error_) {
+        deferred_.Reject(to_js_error(Env(), *error_).Value());
+        return;
+      }
+      Napi::Array out = Napi::Array::New(Env(), roots_.size());
+      for (size_t i = 0; i < roots_.size(); ++i) {
+        out.Set(static_cast<uint32_t>(i),
+                Napi::Buffer<uint8_t>::Copy(Env(), roots_[i].data(), roots_[i].size()));
+      }
+      deferred_.Resolve(out);
+    });
+  }
+
+  void OnError(const Napi::Error& e) override {
+    pins_.reset();
+    settle(deferred_, [&] { deferred_.Reject(e.Value()); });
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::optional<vs::Backend::PinSet> pins_;
+  std::vector<vs::Digest> roots_;
+  std::optional<vs::Error> error_;
+};
+
 // A host -> device copy on a libuv worker thread (writeAsync). The source must be a view of a
 // SharedArrayBuffer: that memory cannot be detached or transferred away while the worker reads
 // it (an ordinary ArrayBuffer could be, and the worker would then read freed memory), and the
@@ -272,11 +355,14 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::Corrupt>("corrupt"),
                            InstanceMethod<&NativeBackend::FailNextAllocation>("failNextAllocation"),
                            InstanceMethod<&NativeBackend::TreeDigest>("treeDigest"),
+                           InstanceMethod<&NativeBackend::TreeDigestMany>("treeDigestMany"),
                            InstanceMethod<&NativeBackend::LiveAllocations>("liveAllocations"),
                            InstanceMethod<&NativeBackend::FaultInjection>("faultInjection"),
                            InstanceMethod<&NativeBackend::BenchTreeDigest>("benchTreeDigest"),
                            InstanceMethod<&NativeBackend::BenchWrite>("benchWrite"),
                            InstanceMethod<&NativeBackend::BenchDeviceCopy>("benchDeviceCopy"),
+                           InstanceMethod<&NativeBackend::BenchTreeDigestMany>(
+                               "benchTreeDigestMany"),
                        });
   }
 
@@ -477,6 +563,21 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return queue(new DigestWorker(env, std::move(pin), leaf_size));
   }
 
+  // treeDigestMany([{ handle, leafSize, offset?, length? }, ...]): every range is checked and
+  // pinned here, on the JS thread (the first refusal throws, naming items[i]), then one worker
+  // digests them all: one batch of device work per device.
+  Napi::Value TreeDigestMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      throw invalid_argument(env, "items",
+                             "must be an array of { handle, leafSize, offset?, length? }");
+    }
+    const std::vector<vs::Backend::DigestRequest> requests =
+        digest_requests(env, info[0].As<Napi::Array>());
+    vs::Backend::PinSet pins = guarded(env, [&] { return backend_->pin_many(requests); });
+    return queue(new ManyDigestWorker(env, std::move(pins)));
+  }
+
   Napi::Value LiveAllocations(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(backend_->live_allocations()));
   }
@@ -526,6 +627,31 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
           source == "pinned" ? vs::CopySource::Pinned : vs::CopySource::Pageable);
     });
     return Napi::Number::New(env, ms);
+  }
+
+  // benchTreeDigestMany([{ handle, leafSize, offset?, length? }, ...]) -> { ms, roots }
+  Napi::Value BenchTreeDigestMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      throw invalid_argument(env, "items",
+                             "must be an array of { handle, leafSize, offset?, length? }");
+    }
+    const std::vector<vs::Backend::DigestRequest> requests =
+        digest_requests(env, info[0].As<Napi::Array>());
+    std::vector<vs::Digest> roots;
+    const float ms = guarded(env, [&] {
+      const vs::Backend::PinSet pins = backend_->pin_many(requests);
+      return pins.timed_tree_digests(&roots);
+    });
+    Napi::Array out = Napi::Array::New(env, roots.size());
+    for (size_t i = 0; i < roots.size(); ++i) {
+      out.Set(static_cast<uint32_t>(i),
+              Napi::Buffer<uint8_t>::Copy(env, roots[i].data(), roots[i].size()));
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("ms", Napi::Number::New(env, ms));
+    result.Set("roots", out);
+    return result;
   }
 
   // benchDeviceCopy(handle) -> ms of a device-to-device copy of the whole allocation

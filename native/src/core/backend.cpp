@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include <map>
+
 #include "bounds.h"
 #include "cuda_device.h"
 #include "error.h"
@@ -182,6 +184,61 @@ float Backend::Pin::timed_tree_digest(uint64_t leaf_size, Digest* root) const {
   check_leaf_size(leaf_size);
   check_digest_offset(offset_, leaf_size);
   return allocation_->memory->timed_tree_digest(offset_, length_, leaf_size, root);
+}
+
+Backend::PinSet Backend::pin_many(const std::vector<DigestRequest>& requests) {
+  PinSet set;
+  set.pins_.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const DigestRequest& request = requests[i];
+    try {
+      check_leaf_size(request.leaf_size);
+      check_digest_offset(request.offset, request.leaf_size);
+      set.pins_.push_back(pin(request.handle, request.offset, request.length));
+      set.leaf_sizes_.push_back(request.leaf_size);
+    } catch (const Error& e) {
+      if (e.code() == Code::Cuda) throw;
+      const std::string item = "items[" + std::to_string(i) + "]";
+      throw Error(e.code(), item + ": " + e.what(),
+                  e.argument().empty() ? item : item + "." + e.argument());
+    }
+  }
+  return set;
+}
+
+template <typename Batch>
+void Backend::PinSet::per_device(Batch&& batch) const {
+  // One batch per device: each device's ranges go to the first of its memories, which digests
+  // them all (a memory's batch takes ranges of any memory of the same device).
+  std::map<int, std::vector<size_t>> by_device;
+  for (size_t i = 0; i < pins_.size(); ++i) by_device[pins_[i].device()].push_back(i);
+  for (const auto& entry : by_device) {
+    const std::vector<size_t>& members = entry.second;
+    std::vector<DigestRange> ranges;
+    ranges.reserve(members.size());
+    for (size_t i : members) ranges.push_back(pins_[i].range(leaf_sizes_[i]));
+    batch(members, ranges);
+  }
+}
+
+std::vector<Digest> Backend::PinSet::tree_digests() const {
+  std::vector<Digest> roots(pins_.size());
+  per_device([&](const std::vector<size_t>& members, const std::vector<DigestRange>& ranges) {
+    const std::vector<Digest> found = ranges.front().memory->tree_digest_many(ranges);
+    for (size_t k = 0; k < members.size(); ++k) roots[members[k]] = found[k];
+  });
+  return roots;
+}
+
+float Backend::PinSet::timed_tree_digests(std::vector<Digest>* roots) const {
+  roots->assign(pins_.size(), Digest{});
+  float ms = 0;
+  per_device([&](const std::vector<size_t>& members, const std::vector<DigestRange>& ranges) {
+    std::vector<Digest> found;
+    ms += ranges.front().memory->timed_tree_digest_many(ranges, &found);
+    for (size_t k = 0; k < members.size(); ++k) (*roots)[members[k]] = found[k];
+  });
+  return ms;
 }
 
 }  // namespace vs

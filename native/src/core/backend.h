@@ -83,7 +83,45 @@ class Backend {
     Digest tree_digest(uint64_t leaf_size) const;
     // The same, timed on the device (bench:gpu; UNSUPPORTED on the mock): milliseconds.
     float timed_tree_digest(uint64_t leaf_size, Digest* root) const;
+    // What is pinned, for a batch of digests.
+    int device() const { return allocation_->device; }
+    DigestRange range(uint64_t leaf_size) const {
+      return {allocation_->memory.get(), offset_, length_, leaf_size};
+    }
   };
+
+  // One digest of a batch: the range [offset, offset + length) (to the end when `length` is
+  // empty) of `handle`, with leaves of `leaf_size`.
+  struct DigestRequest {
+    uint64_t handle;
+    uint64_t leaf_size;
+    uint64_t offset;
+    std::optional<uint64_t> length;
+  };
+
+  // The pinned ranges of a batch of digests (pin_many), computed together by tree_digests(): one
+  // batch of device work per device on cuda, one pool of host threads on the mock. Move-only.
+  class PinSet {
+   public:
+    // The roots in request order. May run on a worker thread.
+    std::vector<Digest> tree_digests() const;
+    // The same, timed on the device (bench:gpu; UNSUPPORTED on the mock): milliseconds, summed
+    // over the devices in the batch.
+    float timed_tree_digests(std::vector<Digest>* roots) const;
+    size_t size() const { return pins_.size(); }
+
+   private:
+    friend class Backend;
+    // Calls batch(members, ranges) once per device: the request indices and their ranges.
+    template <typename Batch>
+    void per_device(Batch&& batch) const;
+    std::vector<Pin> pins_;
+    std::vector<uint64_t> leaf_sizes_;
+  };
+  // Checks and pins every request as pin() and Pin::tree_digest() check a single one; the first
+  // refusal is thrown (pins taken before it are released), naming the request: its message
+  // starts "items[i]: " and its argument is "items[i].<argument>".
+  PinSet pin_many(const std::vector<DigestRequest>& requests);
 
   // Keeps an allocation alive, and [offset, offset + length) of it registered as being written,
   // while a worker thread copies into that range (writeAsync): a digest of an overlapping range

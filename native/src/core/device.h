@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "error.h"
 #include "tree_digest.h"
@@ -29,6 +30,16 @@ struct MemInfo {
 // write() does, or a pinned staging copy of the same bytes (the physical reference).
 enum class CopySource { Pageable, Pinned };
 
+class DeviceMemory;
+
+// One range of a batched digest: [offset, offset + length) of `memory`, leaves of `leaf_size`.
+struct DigestRange {
+  const DeviceMemory* memory;
+  uint64_t offset;
+  uint64_t length;
+  uint64_t leaf_size;
+};
+
 // One allocation's memory. Callers (Backend) have already checked every range.
 class DeviceMemory {
  public:
@@ -38,6 +49,17 @@ class DeviceMemory {
   // sha256-tree-v1 root of bytes [offset, offset + length), as a tree of its own. May run on a
   // worker thread.
   virtual Digest tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size) const = 0;
+  // The roots of several ranges, each a tree of its own, of memories on this memory's device
+  // (made by the same Device): one batch of device work on cuda, one pool of host threads on the
+  // mock; by default one digest after another. May run on a worker thread.
+  virtual std::vector<Digest> tree_digest_many(const std::vector<DigestRange>& ranges) const {
+    std::vector<Digest> roots;
+    roots.reserve(ranges.size());
+    for (const DigestRange& r : ranges) {
+      roots.push_back(r.memory->tree_digest(r.offset, r.length, r.leaf_size));
+    }
+    return roots;
+  }
   // cudaPointerGetAttributes of the allocation (the mock reports host memory with a host pointer).
   virtual PointerAttributes attributes() const = 0;
   // Frees the memory now and reports failure (cudaFree can fail); the destructor frees whatever
@@ -54,6 +76,11 @@ class DeviceMemory {
   }
   // A device-to-device copy of [offset, offset + length) into scratch memory.
   virtual float timed_device_copy(uint64_t, uint64_t) const { throw no_device_clock(); }
+  // tree_digest_many, timed.
+  virtual float timed_tree_digest_many(const std::vector<DigestRange>&,
+                                       std::vector<Digest>*) const {
+    throw no_device_clock();
+  }
 
  protected:
   static Error no_device_clock() {

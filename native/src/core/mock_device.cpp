@@ -77,6 +77,18 @@ class MockMemory final : public DeviceMemory {
   Digest tree_digest(uint64_t offset, uint64_t length, uint64_t leaf_size) const override {
     return vs::tree_digest(bytes_ + offset, length, leaf_size, digest_.hasher, digest_.threads);
   }
+  std::vector<Digest> tree_digest_many(const std::vector<DigestRange>& ranges) const override {
+    std::vector<HostRange> host;
+    host.reserve(ranges.size());
+    for (const DigestRange& range : ranges) {
+      const auto* memory = dynamic_cast<const MockMemory*>(range.memory);
+      if (memory == nullptr) {
+        throw Error(Code::InvalidArgument, "a batched digest mixes devices of different kinds");
+      }
+      host.push_back({memory->bytes_ + range.offset, range.length, range.leaf_size});
+    }
+    return vs::tree_digest_many(host, digest_.hasher, digest_.threads);
+  }
   // Host memory, reachable through a host pointer: honest, and refused by a VRAM-only policy.
   PointerAttributes attributes() const override { return {MemoryType::Host, true}; }
 

@@ -110,16 +110,30 @@ unsigned default_thread_count() {
 
 Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const Hasher& hasher,
                    unsigned threads) {
-  check_leaf_size(leaf_size);
-  if (len == 0) {
-    Digest d;
-    hasher.empty(d.data());
-    return d;
+  return tree_digest_many({HostRange{data, len, leaf_size}}, hasher, threads).front();
+}
+
+std::vector<Digest> tree_digest_many(const std::vector<HostRange>& ranges, const Hasher& hasher,
+                                     unsigned threads) {
+  // Every range's chunks get numbers from one sequence: first_chunk[r] is range r's first.
+  struct Plan {
+    uint64_t leaves;
+    uint64_t per_chunk;
+    uint64_t chunks;
+  };
+  std::vector<Plan> plans;
+  std::vector<uint64_t> first_chunk;
+  uint64_t total_chunks = 0;
+  for (const HostRange& range : ranges) {
+    check_leaf_size(range.leaf_size);
+    Plan plan{(range.len + range.leaf_size - 1) / range.leaf_size,
+              chunk_leaf_count(range.leaf_size), 0};
+    plan.chunks = (plan.leaves + plan.per_chunk - 1) / plan.per_chunk;
+    plans.push_back(plan);
+    first_chunk.push_back(total_chunks);
+    total_chunks += plan.chunks;
   }
-  const uint64_t leaves = (len + leaf_size - 1) / leaf_size;
-  const uint64_t per_chunk = chunk_leaf_count(leaf_size);
-  const uint64_t chunks = (leaves + per_chunk - 1) / per_chunk;
-  std::vector<Digest> chunk_roots(chunks);
+  std::vector<Digest> chunk_roots(total_chunks);
   std::atomic<uint64_t> next{0};
   // An exception escaping a std::thread would be std::terminate: keep the first one, stop handing
   // out chunks, and rethrow it on the calling thread once every thread has joined.
@@ -127,18 +141,25 @@ Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const 
   std::exception_ptr failure;
   auto work = [&]() {
     try {
-      for (uint64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
-        const uint64_t first = c * per_chunk;
-        chunk_roots[c] =
-            subtree_root(data, len, leaf_size, first, std::min(per_chunk, leaves - first), hasher);
+      for (uint64_t c = next.fetch_add(1); c < total_chunks; c = next.fetch_add(1)) {
+        // The range that owns chunk c: the last whose first chunk is at or below it (a range
+        // with no chunks shares its start with the next one and so never owns one).
+        const size_t r =
+            std::upper_bound(first_chunk.begin(), first_chunk.end(), c) - first_chunk.begin() - 1;
+        const HostRange& range = ranges[r];
+        const Plan& plan = plans[r];
+        const uint64_t first = (c - first_chunk[r]) * plan.per_chunk;
+        chunk_roots[c] = subtree_root(range.data, range.len, range.leaf_size, first,
+                                      std::min(plan.per_chunk, plan.leaves - first), hasher);
       }
     } catch (...) {
-      next = chunks;
+      next = total_chunks;
       std::lock_guard<std::mutex> lock(failure_mutex);
       if (!failure) failure = std::current_exception();
     }
   };
-  const uint64_t workers = std::min<uint64_t>(std::max(1u, threads), chunks);
+  const uint64_t workers =
+      std::min<uint64_t>(std::max(1u, threads), std::max<uint64_t>(1, total_chunks));
   std::vector<std::thread> pool;
   try {
     pool.reserve(workers - 1);
@@ -151,12 +172,22 @@ Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const 
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
 
-  // Chunk roots sit at height log2(per_chunk); the last chunk may be partial, which the stack's
-  // right-to-left fold handles exactly as RFC 6962 does.
-  MerkleStack stack(hasher);
-  const unsigned height = log2_exact(per_chunk);
-  for (const Digest& root : chunk_roots) stack.push(root, height);
-  return stack.root();
+  // Chunk roots sit at height log2(per_chunk); a range's last chunk may be partial, which the
+  // stack's right-to-left fold handles exactly as RFC 6962 does. An empty range is SHA-256("").
+  std::vector<Digest> roots(ranges.size());
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    if (plans[r].chunks == 0) {
+      hasher.empty(roots[r].data());
+      continue;
+    }
+    MerkleStack stack(hasher);
+    const unsigned height = log2_exact(plans[r].per_chunk);
+    for (uint64_t c = 0; c < plans[r].chunks; ++c) {
+      stack.push(chunk_roots[first_chunk[r] + c], height);
+    }
+    roots[r] = stack.root();
+  }
+  return roots;
 }
 
 }  // namespace vs

@@ -64,6 +64,19 @@ void check_digest_offset(uint64_t offset, uint64_t leaf_size);
 Digest tree_digest(const uint8_t* data, uint64_t len, uint64_t leaf_size, const Hasher& hasher,
                    unsigned threads);
 
+// One range of a batched host digest: `len` bytes at `data`, leaves of `leaf_size`.
+struct HostRange {
+  const uint8_t* data;
+  uint64_t len;
+  uint64_t leaf_size;
+};
+
+// The roots of several ranges, each a tree of its own, computed by one pool of `threads`
+// std::threads that take chunks of every range from one counter (so a batch of small ranges
+// keeps every thread busy). Each leaf size is checked as above. tree_digest() is the batch of one.
+std::vector<Digest> tree_digest_many(const std::vector<HostRange>& ranges, const Hasher& hasher,
+                                     unsigned threads);
+
 // std::thread::hardware_concurrency(), at least 1.
 unsigned default_thread_count();
 

@@ -2,8 +2,10 @@ export {
   type AllocationAttributes,
   DeviceAllocation,
   LEAK_WARNING_CODE,
+  MAX_DIGEST_BATCH,
   type MemoryType,
   type TreeDigestOptions,
+  type TreeDigestRequest,
 } from './allocation/allocation.js';
 export {
   type Backend,

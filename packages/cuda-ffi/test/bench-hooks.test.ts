@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { mockBackend, rawAddon } from './helpers.js';
 
 /**
- * The addon's bench:gpu hooks (benchTreeDigest, benchWrite, benchDeviceCopy: device time from
- * CUDA events, used by scripts/gpu/checks/bench.mjs) are not API, but JS can reach them: on the
- * mock they must say UNSUPPORTED, and bad arguments must be coded errors, never a crash.
+ * The addon's bench:gpu hooks (benchTreeDigest, benchTreeDigestMany, benchWrite, benchDeviceCopy:
+ * device time from CUDA events, used by scripts/gpu/checks/bench.mjs) are not API, but JS can
+ * reach them: on the mock they must say UNSUPPORTED, and bad arguments must be coded errors,
+ * never a crash.
  */
 type Native = Record<string, (...args: unknown[]) => unknown>;
 
@@ -36,7 +37,13 @@ describe('bench:gpu hooks of the addon', () => {
       'UNSUPPORTED',
     );
     expect(codeOf(() => native.benchDeviceCopy?.(handle))).toBe('UNSUPPORTED');
+    expect(codeOf(() => native.benchTreeDigestMany?.([{ handle, leafSize: 64 }]))).toBe(
+      'UNSUPPORTED',
+    );
     // The operation's own checks come first.
+    expect(codeOf(() => native.benchTreeDigestMany?.([{ handle, leafSize: 64, offset: 1 }]))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(codeOf(() => native.benchTreeDigest?.(handle, 4096, 100))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => native.benchTreeDigest?.(handle, 4096, 0, 8193))).toBe('OUT_OF_BOUNDS');
     expect(codeOf(() => native.benchWrite?.(handle, 8190, new Uint8Array(16), 'pinned'))).toBe(
@@ -59,7 +66,12 @@ describe('bench:gpu hooks of the addon', () => {
       fc.constantFrom(undefined, null, {}, [1], 'pinned', 'pageable'),
       fc.constant(new Uint8Array(4)),
     );
-    const methods = fc.constantFrom('benchTreeDigest', 'benchWrite', 'benchDeviceCopy');
+    const methods = fc.constantFrom(
+      'benchTreeDigest',
+      'benchTreeDigestMany',
+      'benchWrite',
+      'benchDeviceCopy',
+    );
     fc.assert(
       fc.property(methods, junk, junk, junk, junk, (method, a, b, c, d) => {
         const code = codeOf(() => native[method]?.(a, b, c, d));

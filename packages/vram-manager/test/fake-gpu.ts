@@ -55,6 +55,21 @@ export interface FakeGpu {
 export const FAKE_GPU_NAME = 'NVIDIA H100 80GB HBM3 (fake)';
 
 /**
+ * A backend's treeDigestMany for a double that hands out Proxies of its inner allocations: the
+ * batch takes the inner backend's own allocations (a Proxy does not carry their private state),
+ * looked up in `inner`, the map from each Proxy to what it wraps.
+ */
+export function batchThrough(
+  backend: Backend,
+  inner: WeakMap<object, DeviceAllocation>,
+): Backend['treeDigestMany'] {
+  return (items) =>
+    backend.treeDigestMany(
+      items.map((item) => ({ ...item, allocation: inner.get(item.allocation) ?? item.allocation })),
+    );
+}
+
+/**
  * A "cuda" backend over the mock: reports kind 'cuda', discrete (or integrated) devices with a
  * compute capability and an nvidia-smi style uuid, and allocations whose pointer attributes are
  * whatever the test says (default `{ memoryType: 'device', hostPointer: false }`).
@@ -62,6 +77,7 @@ export const FAKE_GPU_NAME = 'NVIDIA H100 80GB HBM3 (fake)';
 export function fakeGpu(options: FakeGpuOptions = {}): FakeGpu {
   const inner = mockBackend(options.devices ?? [256 * MiB]);
   const allocations: DeviceAllocation[] = [];
+  const unwrapped = new WeakMap<object, DeviceAllocation>();
   const memory: { attributes: AllocationAttributes } = {
     attributes: options.attributes ?? { memoryType: 'device', hostPointer: false },
   };
@@ -97,8 +113,10 @@ export function fakeGpu(options: FakeGpuOptions = {}): FakeGpu {
         },
       });
       allocations.push(wrapped);
+      unwrapped.set(wrapped, real);
       return wrapped;
     },
+    treeDigestMany: batchThrough(inner, unwrapped),
     injectAllocationFailure: (device: number) => inner.injectAllocationFailure(device),
     backendInfo(): BackendInfo {
       return {
@@ -146,6 +164,7 @@ export function faultyBackend(devices: number[] = [64 * MiB]): {
 } {
   const inner = mockBackend(devices);
   const faults: DeviceFaults = { digest: false, read: false, free: false };
+  const unwrapped = new WeakMap<object, DeviceAllocation>();
   const fail = (operation: string) =>
     new CudaError(
       'cudaErrorIllegalAddress',
@@ -154,10 +173,15 @@ export function faultyBackend(devices: number[] = [64 * MiB]): {
     );
   const backend = new Proxy(inner, {
     get(target, property) {
+      if (property === 'treeDigestMany') {
+        return faults.digest
+          ? async () => Promise.reject(fail('treeDigestKernel'))
+          : batchThrough(target, unwrapped);
+      }
       if (property === 'allocate') {
         return (device: number, bytes: number) => {
           const real = target.allocate(device, bytes);
-          return new Proxy(real, {
+          const wrapped = new Proxy(real, {
             get(allocation, name) {
               if (name === 'treeDigest' && faults.digest)
                 return async () => Promise.reject(fail('treeDigestKernel'));
@@ -175,6 +199,8 @@ export function faultyBackend(devices: number[] = [64 * MiB]): {
               return typeof value === 'function' ? value.bind(allocation) : value;
             },
           });
+          unwrapped.set(wrapped, real);
+          return wrapped;
         };
       }
       const value = Reflect.get(target, property, target);

@@ -2,6 +2,7 @@ import { type Backend, type DeviceAllocation, loadBackend } from '@vramseal/cuda
 import { type SealedShard, VramError, VramManager } from '@vramseal/vram-manager';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { batchThrough } from './fake-gpu.js';
 import {
   expectCleanObservability,
   type Harness,
@@ -324,11 +325,18 @@ describe('properties (fast-check)', () => {
 
 /** A backend whose allocations flip bit 0 of the first byte of every write (a faulty DMA path). */
 function corruptingBackend(inner: Backend): Backend {
+  const unwrapped = new WeakMap<object, DeviceAllocation>();
   return new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'allocate') {
-        return (device: number, bytes: number) => wrapAllocation(target.allocate(device, bytes));
+        return (device: number, bytes: number) => {
+          const real = target.allocate(device, bytes);
+          const wrapped = wrapAllocation(real);
+          unwrapped.set(wrapped, real);
+          return wrapped;
+        };
       }
+      if (property === 'treeDigestMany') return batchThrough(target, unwrapped);
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -73,6 +73,7 @@ function standIn(allowFaultInjection) {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
+  const real = new WeakMap(); // stand-in allocation -> the mock's own, for treeDigestMany
   return new Proxy(inner, {
     get(target, property) {
       switch (property) {
@@ -82,8 +83,19 @@ function standIn(allowFaultInjection) {
           return () => true;
         case 'allocate':
           return (device, bytes) => {
-            return allocation(target.allocate(device, bytes));
+            const mine = target.allocate(device, bytes);
+            const wrapped = allocation(mine);
+            real.set(wrapped, mine);
+            return wrapped;
           };
+        case 'treeDigestMany':
+          return (items) =>
+            target.treeDigestMany(
+              items.map((item) => ({
+                ...item,
+                allocation: real.get(item.allocation) ?? item.allocation,
+              })),
+            );
         case 'deviceInfo':
           return (device) => ({
             ...target.deviceInfo(device),

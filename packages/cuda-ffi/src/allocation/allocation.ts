@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { assertBytes, assertInteger, assertObject } from '../errors/arguments.js';
+import { assertBytes, assertInteger, assertObject, describe } from '../errors/arguments.js';
 import { CudaError, CudaFfiError } from '../errors/errors.js';
 import { callNative, fromNative } from '../errors/from-native.js';
 import type { NativeBackend } from '../native/binding.js';
@@ -25,6 +25,14 @@ export interface TreeDigestOptions {
   /** Bytes in the range (0 gives SHA-256 of the empty string). Default: to the end (bytes - offset). */
   length?: number;
 }
+
+/** One range of a batched digest (Backend.treeDigestMany): an allocation and TreeDigestOptions. */
+export interface TreeDigestRequest extends TreeDigestOptions {
+  allocation: DeviceAllocation;
+}
+
+/** The most ranges one treeDigestMany call takes. */
+export const MAX_DIGEST_BATCH = 65_536;
 
 /** sha256-tree-v1 leaf sizes, the same rule as seal-crypto's treeDigest. */
 export const DEFAULT_LEAF_SIZE = 65_536;
@@ -83,11 +91,131 @@ function asOptionError(error: unknown): unknown {
 }
 
 /**
+ * A digest's leafSize, offset and length, checked as `${name}.leafSize` and so on: a power of two
+ * from 64 to 2^30, an offset on a leaf boundary, and a length (absent: to the end, which C++
+ * computes after checking offset <= bytes).
+ */
+function digestRange(
+  options: unknown,
+  name: string,
+): { leafSize: number; offset: number; length: number | undefined } {
+  const opts = assertObject(options, name, '{ leafSize: 65536, offset: 0, length: 1048576 }');
+  const leafSize = assertInteger(
+    opts.leafSize ?? DEFAULT_LEAF_SIZE,
+    `${name}.leafSize`,
+    MIN_LEAF_SIZE,
+    MAX_LEAF_SIZE,
+  );
+  if ((leafSize & (leafSize - 1)) !== 0) {
+    throw new CudaFfiError(
+      'INVALID_ARGUMENT',
+      `${name}.leafSize must be a power of two (64, 128, ..., 65536, ...), got ${leafSize}`,
+      { argument: `${name}.leafSize` },
+    );
+  }
+  const offset = assertInteger(opts.offset ?? 0, `${name}.offset`, 0, Number.MAX_SAFE_INTEGER);
+  if (offset % leafSize !== 0) {
+    throw new CudaFfiError(
+      'INVALID_ARGUMENT',
+      `${name}.offset must be a multiple of ${name}.leafSize (${leafSize}), got ${offset}: ` +
+        'a range digest starts on a leaf boundary',
+      { argument: `${name}.offset` },
+    );
+  }
+  const length =
+    opts.length === undefined
+      ? undefined
+      : assertInteger(opts.length, `${name}.length`, 0, Number.MAX_SAFE_INTEGER);
+  return { leafSize, offset, length };
+}
+
+/** What the backend needs of an allocation for a batch (null for anything that is not one). */
+let internalsOf: (
+  value: unknown,
+) => { native: NativeBackend; handle: number; freed: boolean } | null = () => null;
+
+/**
+ * Backend.treeDigestMany: the roots of several ranges (each a tree of its own, as treeDigest
+ * gives it) in request order, in one batch per device. Every item is checked here, then every
+ * range is checked and pinned in C++ before anything runs; the first problem throws, naming
+ * `items[i]`.
+ */
+export async function treeDigestMany(native: NativeBackend, items: unknown): Promise<Uint8Array[]> {
+  if (!Array.isArray(items)) {
+    throw new CudaFfiError(
+      'INVALID_ARGUMENT',
+      `items must be an array of { allocation, leafSize?, offset?, length? }, got ${describe(items)}`,
+      { argument: 'items' },
+    );
+  }
+  if (items.length > MAX_DIGEST_BATCH) {
+    throw new CudaFfiError(
+      'INVALID_ARGUMENT',
+      `items holds ${items.length} ranges; at most ${MAX_DIGEST_BATCH} fit one batch: split it`,
+      { argument: 'items' },
+    );
+  }
+  const requests = items.map((item: unknown, i) => {
+    const name = `items[${i}]`;
+    const request = assertObject(item, name, '{ allocation, leafSize: 65536 }');
+    const held = internalsOf(request.allocation);
+    if (held === null) {
+      throw new CudaFfiError(
+        'INVALID_ARGUMENT',
+        `${name}.allocation must be a DeviceAllocation, got ${describe(request.allocation)}`,
+        { argument: `${name}.allocation` },
+      );
+    }
+    if (held.native !== native) {
+      throw new CudaFfiError(
+        'INVALID_ARGUMENT',
+        `${name}.allocation belongs to another backend; a batch digests allocations of the backend it is called on`,
+        { argument: `${name}.allocation` },
+      );
+    }
+    if (held.freed) {
+      throw new CudaFfiError('USE_AFTER_FREE', `${name}.allocation was freed`, {
+        argument: `${name}.allocation`,
+      });
+    }
+    const { leafSize, offset, length } = digestRange(request, name);
+    return { handle: held.handle, leafSize, offset, ...(length === undefined ? {} : { length }) };
+  });
+  try {
+    const roots = await native.treeDigestMany(requests);
+    return roots.map((root) => new Uint8Array(root));
+  } catch (error) {
+    throw asItemError(fromNative(error));
+  }
+}
+
+/** The addon names an item's handle `items[i].handle`; to the caller it is `items[i].allocation`. */
+function asItemError(error: unknown): unknown {
+  const handle = /^(items\[\d+\])\.handle$/.exec(
+    error instanceof CudaFfiError ? (error.argument ?? '') : '',
+  );
+  if (handle === null || !(error instanceof CudaFfiError) || error instanceof CudaError) {
+    return error;
+  }
+  return new CudaFfiError(error.code, error.message, {
+    argument: `${handle[1]}.allocation`,
+    cause: error,
+  });
+}
+
+/**
  * A block of device memory (or mock host memory). JavaScript holds only an opaque handle. Types
  * are checked here; bounds, handle state (use after free, double free) and busy allocations are
  * checked in C++, the one place every copy goes through, before a byte moves.
  */
 export class DeviceAllocation {
+  static {
+    internalsOf = (value) =>
+      typeof value === 'object' && value !== null && #handle in value
+        ? { native: value.#native, handle: value.#handle, freed: value.#freed }
+        : null;
+  }
+
   readonly device: number;
   readonly bytes: number;
   readonly #native: NativeBackend;
@@ -166,38 +294,7 @@ export class DeviceAllocation {
    * writes elsewhere go ahead; free() waits for it before releasing the memory.
    */
   async treeDigest(options: TreeDigestOptions = {}): Promise<Uint8Array> {
-    const opts = assertObject(
-      options,
-      'options',
-      '{ leafSize: 65536, offset: 0, length: 1048576 }',
-    );
-    const leafSize = assertInteger(
-      opts.leafSize ?? DEFAULT_LEAF_SIZE,
-      'options.leafSize',
-      MIN_LEAF_SIZE,
-      MAX_LEAF_SIZE,
-    );
-    if ((leafSize & (leafSize - 1)) !== 0) {
-      throw new CudaFfiError(
-        'INVALID_ARGUMENT',
-        `options.leafSize must be a power of two (64, 128, ..., 65536, ...), got ${leafSize}`,
-        { argument: 'options.leafSize' },
-      );
-    }
-    const offset = assertInteger(opts.offset ?? 0, 'options.offset', 0, Number.MAX_SAFE_INTEGER);
-    if (offset % leafSize !== 0) {
-      throw new CudaFfiError(
-        'INVALID_ARGUMENT',
-        `options.offset must be a multiple of options.leafSize (${leafSize}), got ${offset}: ` +
-          'a range digest starts on a leaf boundary',
-        { argument: 'options.offset' },
-      );
-    }
-    // Absent: to the end, computed in C++ after checking offset <= bytes.
-    const length =
-      opts.length === undefined
-        ? undefined
-        : assertInteger(opts.length, 'options.length', 0, Number.MAX_SAFE_INTEGER);
+    const { leafSize, offset, length } = digestRange(options, 'options');
     try {
       return new Uint8Array(await this.#native.treeDigest(this.#handle, leafSize, offset, length));
     } catch (error) {

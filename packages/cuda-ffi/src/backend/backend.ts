@@ -1,4 +1,8 @@
-import { DeviceAllocation } from '../allocation/allocation.js';
+import {
+  DeviceAllocation,
+  type TreeDigestRequest,
+  treeDigestMany,
+} from '../allocation/allocation.js';
 import { assertInteger, assertObject, describe } from '../errors/arguments.js';
 import { CudaError, CudaFfiError } from '../errors/errors.js';
 import { callNative, cudaHint } from '../errors/from-native.js';
@@ -89,6 +93,14 @@ export interface Backend {
   deviceInfo(device: number): DeviceInfo;
   memInfo(device: number): MemInfo;
   allocate(device: number, bytes: number): DeviceAllocation;
+  /**
+   * The sha256-tree-v1 roots of several ranges of this backend's allocations, each a tree of its
+   * own (what `allocation.treeDigest(options)` gives for it), in request order: one batch per
+   * device (on a GPU one launch per step for all of them; on the mock one pool of host threads).
+   * Every range is checked and pinned before anything runs, the first problem throwing with
+   * `argument` naming `items[i]...`; an empty list gives [].
+   */
+  treeDigestMany(items: readonly TreeDigestRequest[]): Promise<Uint8Array[]>;
   /** Mock only: the next allocate() on `device` fails with cudaErrorMemoryAllocation. */
   injectAllocationFailure(device: number): void;
   backendInfo(): BackendInfo;
@@ -159,6 +171,10 @@ class NativeBackedBackend implements Backend, Disposable {
     );
     live.set(handle, new WeakRef(allocation));
     return allocation;
+  }
+
+  treeDigestMany(items: readonly TreeDigestRequest[]): Promise<Uint8Array[]> {
+    return treeDigestMany(this.#native, items);
   }
 
   injectAllocationFailure(device: number): void {

@@ -41,6 +41,13 @@ export interface NativeBackend {
   failNextAllocation(device: number): void;
   /** Digest of [offset, offset + length); offset defaults to 0, length to the end. */
   treeDigest(handle: number, leafSize: number, offset?: number, length?: number): Promise<Buffer>;
+  /**
+   * Digests of several ranges, each a tree of its own, in one batch per device (one launch per
+   * step on a GPU). Every range is checked and pinned before the promise is made.
+   */
+  treeDigestMany(
+    items: { handle: number; leafSize: number; offset?: number; length?: number }[],
+  ): Promise<Buffer[]>;
   liveAllocations(): number;
   /** corrupt() is allowed: always on the mock, on cuda only with allowFaultInjection. */
   faultInjection(): boolean;

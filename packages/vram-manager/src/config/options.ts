@@ -251,7 +251,14 @@ function resolveWorkerId(value: unknown, problems: Problems): string | undefined
 
 function isBackend(value: unknown): value is Backend {
   return (
-    hasMethods(value, ['allocate', 'memInfo', 'deviceCount', 'deviceInfo', 'isVramOnly']) &&
+    hasMethods(value, [
+      'allocate',
+      'memInfo',
+      'deviceCount',
+      'deviceInfo',
+      'isVramOnly',
+      'treeDigestMany',
+    ]) &&
     ((value as Backend).kind === 'cuda' || (value as Backend).kind === 'mock')
   );
 }

@@ -106,6 +106,28 @@ interface CheckedShard {
   measuredRoot: Uint8Array;
 }
 
+/** A presented seal whose signature holds and which is resident here: ready to be measured. */
+interface PresentedShard {
+  presented: Record<string, unknown>;
+  record: ShardRecord;
+  fields: SealFields;
+}
+
+/** A presented seal refused before any measurement: a bad signature, or not resident here. */
+interface Refusal {
+  presented: Record<string, unknown>;
+  check: VerificationCheck;
+  why: string;
+}
+
+/** What was measured of a shard's device memory: its tree root, and with deep its flat digest. */
+type Measurement = [PromiseSettledResult<Uint8Array>, PromiseSettledResult<Uint8Array | undefined>];
+
+/** Runs `work` as one user of every shard in `usages` (all counted before it starts). */
+function duringAll<T>(usages: readonly ShardUsage[], work: () => Promise<T>): Promise<T> {
+  return usages.reduceRight<() => Promise<T>>((inner, usage) => () => usage.during(inner), work)();
+}
+
 /**
  * Seals model shards in device memory, verifies them before every inference, and accounts for
  * capacity, the VRAM-only policy, attestation and metrics; every step is audited and narrated.
@@ -758,6 +780,11 @@ export class VramManager {
     const deep = checkDeep(options);
     const started = performance.now();
     const checked = await this.#checkResident(shard, { deep, started });
+    this.#verified(checked, deep, started);
+  }
+
+  /** A verify that passed: metrics, narration, and the routine audit event. */
+  #verified(checked: CheckedShard, deep: boolean, started: number): void {
     const seconds = (performance.now() - started) / 1000;
     const { record, fields } = checked;
     this.#metrics.verified('success', seconds);
@@ -786,8 +813,10 @@ export class VramManager {
 
   /**
    * Verifies a tensor-parallel shard set before it serves: every index 0..totalShards-1 exactly
-   * once, one model ref, then every shard's seal (all at once). A malformed set is INVALID_INPUT;
-   * a shard that fails its seal is SEAL_VERIFICATION_FAILED and stops the manager.
+   * once, one model ref, then every shard's seal: every signature, then every tree root recomputed
+   * from device memory in one batch (cuda-ffi's treeDigestMany: on a GPU one launch per step for
+   * the whole set). A malformed set is INVALID_INPUT; a shard that fails its seal is
+   * SEAL_VERIFICATION_FAILED and stops the manager.
    */
   verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
     return this.#track(this.#verifySet(shards, options));
@@ -809,9 +838,58 @@ export class VramManager {
       }
       throw error;
     }
-    const results = await Promise.allSettled(shards.map((shard) => this.#verify(shard, options)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const deep = checkDeep(options);
+    const started = performance.now();
+    // Each shard's own checks (signature, residency), then one batched measurement of every shard
+    // that passed them, entered at once as a user of each (so a deallocation waits for it), then
+    // each shard judged on its own; a shard's failure is its own, and stops the manager.
+    const presented = shards.map((shard) => this.#presentOrRefuse(shard));
+    const held = presented.filter((p): p is PresentedShard => 'record' in p);
+    const measuring = this.#measureSet(held, deep);
+    const outcomes = await Promise.allSettled(
+      presented.map(async (shard) => {
+        if ('error' in shard) throw shard.error;
+        if ('why' in shard) return this.#refused(shard, started);
+        const measured = (await measuring)[held.indexOf(shard)]!;
+        const checked = await this.#judge(shard, measured, started);
+        this.#verified(checked, deep, started);
+      }),
+    );
+    // The first failure in the set's order, as each shard's own verify would have thrown it.
+    const failed = outcomes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * The tree roots of every shard of a set in one batched digest (and, when deep, their flat
+   * digests meanwhile), as one user of each shard: a deallocation waits for the batch. A batch
+   * that fails fails every shard's tree root with its reason.
+   */
+  async #measureSet(held: readonly PresentedShard[], deep: boolean): Promise<Measurement[]> {
+    if (held.length === 0) return [];
+    return duringAll(
+      held.map(({ record }) => record.usage),
+      async () => {
+        const [trees, ...flats] = await Promise.allSettled([
+          this.#backend.treeDigestMany(
+            held.map(({ record, fields }) => ({
+              allocation: record.allocation,
+              leafSize: fields.leafSize,
+            })),
+          ),
+          ...held.map(({ record }) =>
+            deep ? flatDigest(record.allocation) : Promise.resolve(undefined),
+          ),
+        ]);
+        return held.map((_, i): Measurement => {
+          const tree: PromiseSettledResult<Uint8Array> =
+            trees.status === 'fulfilled'
+              ? { status: 'fulfilled', value: (trees.value as Uint8Array[])[i]! }
+              : trees;
+          return [tree, flats[i] as PromiseSettledResult<Uint8Array | undefined>];
+        });
+      },
+    );
   }
 
   /** Signature, residency, tree root (and flat digest when deep): the one verification path. */
@@ -819,12 +897,28 @@ export class VramManager {
     shard: unknown,
     { deep, started = performance.now() }: { deep: boolean; started?: number },
   ): Promise<CheckedShard> {
-    const fail = (
-      check: VerificationCheck,
-      presented: Record<string, unknown>,
-      why: string,
-      facts: FailureFacts = {},
-    ) => this.#verificationFailed(check, presented, why, facts, started);
+    const held = this.#present(shard);
+    if ('why' in held) return this.#refused(held, started);
+    const { record, fields } = held;
+    // Deep: the flat digest is read back and hashed on this thread while the backend recomputes
+    // the tree root, so a deep verify costs about the flat digest, not the sum of both. Both run
+    // as users of the shard (entered in the same turn as the checks above): a deallocation waits
+    // for them before it frees the memory.
+    const measured = await record.usage.during(() =>
+      Promise.allSettled([
+        record.allocation.treeDigest({ leafSize: fields.leafSize }),
+        deep ? flatDigest(record.allocation) : Promise.resolve(undefined),
+      ]),
+    );
+    return this.#judge(held, measured, started);
+  }
+
+  /**
+   * The checks of a presented seal that need no device, synchronously: its signature, and that it
+   * is resident here. A refusal is returned (the caller fails it with #refused); a value that is
+   * not an object at all is INVALID_INPUT, thrown.
+   */
+  #present(shard: unknown): PresentedShard | Refusal {
     if (typeof shard !== 'object' || shard === null) {
       throw invalidInput(
         'shard',
@@ -847,7 +941,7 @@ export class VramManager {
             : fields.keyId !== this.#config.sealKey.id
               ? `it names ${KEY_ID.test(fields.keyId) ? `seal key ${fields.keyId}` : 'a malformed seal key id'}, this manager holds ${this.#config.sealKey.id}`
               : 'the signature does not match the fields';
-      return fail('signature', presented, why);
+      return { presented, check: 'signature', why };
     }
     const record = this.#shards.get(fields.shardId);
     if (record === undefined || !sameSeal(record.shard, fields)) {
@@ -855,25 +949,41 @@ export class VramManager {
         record === undefined
           ? 'no shard with this id is resident (deallocated, or never sealed here)'
           : 'the shard resident under this id carries a different seal';
-      return fail('unknown_shard', presented, why);
+      return { presented, check: 'unknown_shard', why };
     }
-    // Deep: the flat digest is read back and hashed on this thread while the backend recomputes
-    // the tree root, so a deep verify costs about the flat digest, not the sum of both. Both run
-    // as users of the shard: a deallocation waits for them before it frees the memory.
+    return { presented, record, fields };
+  }
+
+  /** #present, with a thrown error kept as a value (a set judges every shard). */
+  #presentOrRefuse(shard: unknown): PresentedShard | Refusal | { error: unknown } {
+    try {
+      return this.#present(shard);
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /** Fails a refused seal: stops the manager, audits, narrates, throws. */
+  #refused({ presented, check, why }: Refusal, started: number): Promise<never> {
+    return this.#verificationFailed(check, presented, why, {}, started);
+  }
+
+  /** Compares what was measured with the seal: the tree root, then (deep) the flat digest. */
+  async #judge(
+    { presented, record, fields }: PresentedShard,
+    [tree, flat]: Measurement,
+    started: number,
+  ): Promise<CheckedShard> {
+    const fail = (check: VerificationCheck, why: string, facts: FailureFacts = {}) =>
+      this.#verificationFailed(check, presented, why, facts, started);
     const device = record.allocation.device;
-    const [tree, flat] = await record.usage.during(() =>
-      Promise.allSettled([
-        record.allocation.treeDigest({ leafSize: fields.leafSize }),
-        deep ? flatDigest(record.allocation) : Promise.resolve(undefined),
-      ]),
-    );
     if (tree.status === 'rejected') {
       const why = `the tree root could not be recomputed (${messageOf(tree.reason)})`;
-      return fail('tree_root', presented, why, { device });
+      return fail('tree_root', why, { device });
     }
     const measuredRoot = tree.value;
     if (!timingSafeEqual(measuredRoot, fields.treeRoot)) {
-      return fail('tree_root', presented, 'device memory no longer matches the sealed tree root', {
+      return fail('tree_root', 'device memory no longer matches the sealed tree root', {
         device,
         expectedTreeRoot: record.shard.treeRoot,
         actualTreeRoot: Buffer.from(measuredRoot).toString('hex'),
@@ -881,19 +991,14 @@ export class VramManager {
     }
     if (flat.status === 'rejected') {
       const why = `the flat digest could not be recomputed (${messageOf(flat.reason)})`;
-      return fail('digest', presented, why, { device });
+      return fail('digest', why, { device });
     }
     if (flat.value !== undefined && !timingSafeEqual(flat.value, fields.digest)) {
-      return fail(
-        'digest',
-        presented,
-        'the SHA-256 of device memory differs from the sealed digest',
-        {
-          device,
-          expectedDigest: record.shard.digest,
-          actualDigest: Buffer.from(flat.value).toString('hex'),
-        },
-      );
+      return fail('digest', 'the SHA-256 of device memory differs from the sealed digest', {
+        device,
+        expectedDigest: record.shard.digest,
+        actualDigest: Buffer.from(flat.value).toString('hex'),
+      });
     }
     return { record, fields, measuredRoot };
   }
