@@ -2,8 +2,12 @@
 // Every call goes through VS_CUDA_CHECK; every operation first selects its device, because the
 // current device is per host thread and the addon calls from the JS thread and worker threads.
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "check.cuh"
+#include "vramseal/staging_ring.h"
 #include "vramseal/uuid.h"
 
 namespace vs {
@@ -71,6 +75,101 @@ Status copy_host_to_device(int device, void* dst, const void* src, uint64_t byte
   VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
   VS_CUDA_CHECK("cudaMemcpy", cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
   return {};
+}
+
+namespace {
+
+// One device's staging ring: pinned buffers, one event per buffer, a stream. Made on first use
+// and kept (pinned host memory is slow to allocate: reusing it is the point).
+struct StagingRing {
+  std::mutex mutex;  // one staged copy at a time per device
+  bool ready = false;
+  cudaStream_t stream = nullptr;
+  cudaEvent_t events[kStagingSlots] = {};
+  void* buffers[kStagingSlots] = {};
+
+  // Frees what a failed setup made, so the next copy tries again from scratch.
+  void reset() {
+    for (unsigned i = 0; i < kStagingSlots; ++i) {
+      if (buffers[i] != nullptr) cudaFreeHost(buffers[i]);
+      if (events[i] != nullptr) cudaEventDestroy(events[i]);
+      buffers[i] = nullptr;
+      events[i] = nullptr;
+    }
+    if (stream != nullptr) cudaStreamDestroy(stream);
+    stream = nullptr;
+    ready = false;
+  }
+
+  Status setup() {
+    if (ready) return {};
+    const Status made = [&]() -> Status {
+      VS_CUDA_CHECK("cudaStreamCreateWithFlags",
+                    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+      for (unsigned i = 0; i < kStagingSlots; ++i) {
+        VS_CUDA_CHECK("cudaEventCreateWithFlags",
+                      cudaEventCreateWithFlags(&events[i], cudaEventDisableTiming));
+        VS_CUDA_CHECK("cudaMallocHost", cudaMallocHost(&buffers[i], kStagingSlotBytes));
+      }
+      return {};
+    }();
+    if (!made.ok()) {
+      reset();
+      return made;
+    }
+    ready = true;
+    return {};
+  }
+};
+
+StagingRing& staging_ring(int device) {
+  static std::mutex rings_mutex;
+  static std::map<int, std::unique_ptr<StagingRing>> rings;
+  std::lock_guard<std::mutex> lock(rings_mutex);
+  std::unique_ptr<StagingRing>& ring = rings[device];
+  if (!ring) ring = std::make_unique<StagingRing>();
+  return *ring;
+}
+
+// The ring's operations for staging::run.
+struct StagingOps {
+  StagingRing& ring;
+  uint8_t* dst;
+  const uint8_t* src;
+
+  Status fill(unsigned slot, uint64_t offset, uint64_t length) {
+    std::memcpy(ring.buffers[slot], src + offset, length);
+    return {};
+  }
+  Status launch(unsigned slot, uint64_t offset, uint64_t length) {
+    VS_CUDA_CHECK("cudaMemcpyAsync", cudaMemcpyAsync(dst + offset, ring.buffers[slot], length,
+                                                     cudaMemcpyHostToDevice, ring.stream));
+    const cudaError_t recorded = cudaEventRecord(ring.events[slot], ring.stream);
+    if (recorded != cudaSuccess) {
+      // The copy is queued but has no event to wait for: wait for the whole stream instead,
+      // so the buffer is not reused under the DMA engine.
+      cudaStreamSynchronize(ring.stream);
+      return make_status(recorded, "cudaEventRecord", __FILE__, __LINE__);
+    }
+    return {};
+  }
+  Status wait(unsigned slot) {
+    VS_CUDA_CHECK("cudaEventSynchronize", cudaEventSynchronize(ring.events[slot]));
+    return {};
+  }
+};
+
+}  // namespace
+
+Status copy_host_to_device_staged(int device, void* dst, const void* src, uint64_t bytes) {
+  if (bytes < kStagingSlotBytes) return copy_host_to_device(device, dst, src, bytes);
+  VS_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  StagingRing& ring = staging_ring(device);
+  std::lock_guard<std::mutex> lock(ring.mutex);
+  const Status ready = ring.setup();
+  if (!ready.ok()) return ready;
+  StagingOps ops{ring, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src)};
+  return staging::run(bytes, {kStagingSlotBytes, kStagingSlots}, ops);
 }
 
 Status copy_device_to_host(int device, void* dst, const void* src, uint64_t bytes) {

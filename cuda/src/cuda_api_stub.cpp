@@ -39,6 +39,9 @@ Status malloc_device(int, uint64_t, void**) { return not_built("cudaMalloc"); }
 Status free_device(int, void*) { return not_built("cudaFree"); }
 Status copy_host_to_device(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
 Status copy_device_to_host(int, void*, const void*, uint64_t) { return not_built("cudaMemcpy"); }
+Status copy_host_to_device_staged(int, void*, const void*, uint64_t) {
+  return not_built("cudaMemcpyAsync");
+}
 Status pointer_attributes(int, const void*, PointerAttributes*) {
   return not_built("cudaPointerGetAttributes");
 }

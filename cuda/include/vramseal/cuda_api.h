@@ -67,6 +67,15 @@ Status mem_get_info(int device, uint64_t* free_bytes, uint64_t* total_bytes);
 Status malloc_device(int device, uint64_t bytes, void** out);
 Status free_device(int device, void* ptr);
 Status copy_host_to_device(int device, void* dst, const void* src, uint64_t bytes);
+// The same copy through the device's ring of pinned staging buffers (staging_ring.h): chunks of
+// kStagingSlotBytes are copied by the host into a pinned buffer while the DMA of the previous ones
+// runs (cudaMemcpyAsync on a stream of the ring's own), kStagingSlots buffers per device,
+// allocated on first use and kept for the process's life. One staged copy per device at a time
+// (a mutex); copies below one slot go through copy_host_to_device. Pinned memory is staging only:
+// the bytes end in `dst`, device memory. Returns when every byte has landed.
+constexpr uint64_t kStagingSlotBytes = uint64_t(8) << 20;
+constexpr unsigned kStagingSlots = 4;
+Status copy_host_to_device_staged(int device, void* dst, const void* src, uint64_t bytes);
 Status copy_device_to_host(int device, void* dst, const void* src, uint64_t bytes);
 // cudaPointerGetAttributes: the residency proof (type must be Device, with no host pointer).
 Status pointer_attributes(int device, const void* ptr, PointerAttributes* out);

@@ -610,7 +610,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return out;
   }
 
-  // benchWrite(handle, offset, data, 'pageable' | 'pinned') -> ms
+  // benchWrite(handle, offset, data, 'pageable' | 'staged' | 'pinned') -> ms
   Napi::Value BenchWrite(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint64_t handle = integer_arg(info, 0, "handle");
@@ -618,13 +618,14 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     Napi::Uint8Array data = bytes_arg(info, 2, "data");
     const std::string source =
         info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-    if (source != "pageable" && source != "pinned") {
-      throw invalid_argument(env, "source", "must be 'pageable' or 'pinned'");
+    if (source != "pageable" && source != "staged" && source != "pinned") {
+      throw invalid_argument(env, "source", "must be 'pageable', 'staged' or 'pinned'");
     }
+    const vs::CopySource how = source == "pinned"   ? vs::CopySource::Pinned
+                               : source == "staged" ? vs::CopySource::Staged
+                                                    : vs::CopySource::Pageable;
     const float ms = guarded(env, [&] {
-      return backend_->bench_write(
-          handle, offset, data.Data(), data.ElementLength(),
-          source == "pinned" ? vs::CopySource::Pinned : vs::CopySource::Pageable);
+      return backend_->bench_write(handle, offset, data.Data(), data.ElementLength(), how);
     });
     return Napi::Number::New(env, ms);
   }

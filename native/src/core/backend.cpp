@@ -141,7 +141,7 @@ Backend::WriteLease::WriteLease(std::shared_ptr<Allocation> allocation, uint64_t
                 length == 0 ? 0 : allocation->locks.begin_write(offset, length, "writeAsync")) {}
 
 void Backend::WriteLease::copy_from(const uint8_t* data) const {
-  if (length_ > 0) allocation_->memory->write(offset_, data, length_);
+  if (length_ > 0) allocation_->memory->write_staged(offset_, data, length_);
 }
 
 Backend::Pin Backend::pin(uint64_t handle) { return pin(handle, 0, std::nullopt); }

@@ -129,7 +129,8 @@ class Backend {
   class WriteLease : public RangeHold {
    public:
     WriteLease(std::shared_ptr<Allocation> allocation, uint64_t offset, uint64_t length);
-    // Copies `length` bytes from `data` to the leased range. May run on any thread.
+    // Copies `length` bytes from `data` to the leased range through the device's staging path
+    // (cuda: the ring of pinned buffers). May run on any thread.
     void copy_from(const uint8_t* data) const;
   };
   // Checks the range (OUT_OF_BOUNDS) and registers the write (ALLOCATION_BUSY when a digest has

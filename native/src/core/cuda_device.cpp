@@ -20,6 +20,9 @@ class CudaMemory final : public DeviceMemory {
   void write(uint64_t offset, const uint8_t* src, uint64_t length) override {
     throw_if_failed(cuda::copy_host_to_device(device_, at(offset), src, length));
   }
+  void write_staged(uint64_t offset, const uint8_t* src, uint64_t length) override {
+    throw_if_failed(cuda::copy_host_to_device_staged(device_, at(offset), src, length));
+  }
   void read(uint64_t offset, uint8_t* dst, uint64_t length) const override {
     throw_if_failed(cuda::copy_device_to_host(device_, dst, at(offset), length));
   }
@@ -77,6 +80,11 @@ class CudaMemory final : public DeviceMemory {
     float ms = 0;
     if (source == CopySource::Pinned) {
       throw_if_failed(cuda::bench_copy_from_pinned(device_, at(offset), src, length, &ms));
+    } else if (source == CopySource::Staged) {
+      const auto staged = [&] {
+        return cuda::copy_host_to_device_staged(device_, at(offset), src, length);
+      };
+      throw_if_failed(cuda::time_device(device_, staged, &ms));
     } else {
       throw_if_failed(cuda::time_device(
           device_, [&] { return cuda::copy_host_to_device(device_, at(offset), src, length); },

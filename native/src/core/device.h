@@ -26,9 +26,10 @@ struct MemInfo {
   uint64_t total_bytes = 0;
 };
 
-// Where a timed copy into device memory reads from (bench:gpu): the caller's pageable memory, as
-// write() does, or a pinned staging copy of the same bytes (the physical reference).
-enum class CopySource { Pageable, Pinned };
+// How a timed copy into device memory goes (bench:gpu): from the caller's pageable memory, as
+// write() does; through the staging ring, as writeAsync does; or from a pinned copy of the same
+// bytes made beforehand (the physical reference).
+enum class CopySource { Pageable, Staged, Pinned };
 
 class DeviceMemory;
 
@@ -45,6 +46,11 @@ class DeviceMemory {
  public:
   virtual ~DeviceMemory() = default;
   virtual void write(uint64_t offset, const uint8_t* src, uint64_t length) = 0;
+  // The same copy through the device's staging path, for copies off the JS thread (writeAsync):
+  // the ring of pinned buffers on cuda (cuda::copy_host_to_device_staged), write() elsewhere.
+  virtual void write_staged(uint64_t offset, const uint8_t* src, uint64_t length) {
+    write(offset, src, length);
+  }
   virtual void read(uint64_t offset, uint8_t* dst, uint64_t length) const = 0;
   // sha256-tree-v1 root of bytes [offset, offset + length), as a tree of its own. May run on a
   // worker thread.

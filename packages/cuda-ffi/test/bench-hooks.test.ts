@@ -36,6 +36,9 @@ describe('bench:gpu hooks of the addon', () => {
     expect(codeOf(() => native.benchWrite?.(handle, 0, new Uint8Array(16), 'pageable'))).toBe(
       'UNSUPPORTED',
     );
+    expect(codeOf(() => native.benchWrite?.(handle, 0, new Uint8Array(16), 'staged'))).toBe(
+      'UNSUPPORTED',
+    );
     expect(codeOf(() => native.benchDeviceCopy?.(handle))).toBe('UNSUPPORTED');
     expect(codeOf(() => native.benchTreeDigestMany?.([{ handle, leafSize: 64 }]))).toBe(
       'UNSUPPORTED',

@@ -267,6 +267,28 @@ describe('copies and their checks', () => {
     allocation.free();
   });
 
+  test('writeAsync through the staging ring: 64 MiB + 5 at an odd offset lands whole; two at once to two allocations; a busy range is refused', async () => {
+    const size = scaled(64 * MiB + 5);
+    const shared = new Uint8Array(new SharedArrayBuffer(size));
+    randomFillSync(shared);
+    const a = backend.allocate(0, size + 3);
+    const b = backend.allocate(0, size);
+    const other = new Uint8Array(new SharedArrayBuffer(size));
+    randomFillSync(other);
+    await Promise.all([a.writeAsync(3, shared), b.writeAsync(0, other)]);
+    assert.equal(hex(a.read(3, size)), hex(shared));
+    assert.equal(hex(b.read(0, size)), hex(other));
+    assert.equal(
+      hex(await a.treeDigest({ leafSize: 4096, offset: 0, length: 4096 })),
+      reference(a.read(0, 4096), 4096),
+    );
+    const digest = b.treeDigest({ leafSize: 4096 });
+    await rejects(() => b.writeAsync(0, shared.subarray(0, 16)), 'ALLOCATION_BUSY');
+    await digest;
+    a.free();
+    b.free();
+  });
+
   test('out of bounds, use after free, double free and busy ranges are typed errors', async () => {
     const allocation = backend.allocate(0, 64 * MiB);
     await rejects(() => allocation.write(64 * MiB - 1, new Uint8Array(2)), 'OUT_OF_BOUNDS');
