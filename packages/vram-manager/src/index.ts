@@ -30,4 +30,9 @@ export { METRIC_NAMES } from './metrics/metrics.js';
 export { NARRATION_ACTOR, type NarrationAction } from './observe/narration.js';
 export type { ShardSource } from './seal/source.js';
 export type { UploadProgress } from './seal/upload.js';
-export { ModelShardHandle, SealedShard, type SealedShardJSON } from './shard/sealed-shard.js';
+export {
+  ModelShardHandle,
+  SealedShard,
+  type SealedShardJSON,
+  sealFieldsOf,
+} from './shard/sealed-shard.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, treeDigestSync } from '@vramseal/seal-crypto';
-import { type SealedShard, VramError, VramManager } from '@vramseal/vram-manager';
+import { type SealedShard, sealFieldsOf, VramError, VramManager } from '@vramseal/vram-manager';
 import { describe, expect, it } from 'vitest';
 import {
   chunked,
@@ -287,6 +287,39 @@ describe('abort', () => {
     expect(error).toMatchObject({ code: 'ABORTED' });
     await settleAudit(h);
     expect(h.auditEvents()).toEqual([]);
+  });
+});
+
+describe('sealFieldsOf', () => {
+  it('reads the signed fields from a shard or its JSON copy, and refuses what no seal can hold', async () => {
+    h = await harness();
+    const data = randomShard(100_000);
+    const shard = await h.manager.sealModel(data, { shardId: 'fields', modelRef: 'org/m@v1' });
+    const fields = sealFieldsOf(shard);
+    expect(fields).toMatchObject({
+      keyId: shard.keyId,
+      shardId: 'fields',
+      device: shard.gpuDevice,
+      byteLength: 100_000,
+      leafSize: shard.leafSize,
+      sealedAt: shard.sealedAt,
+      modelRef: 'org/m@v1',
+      shardIndex: 0,
+      totalShards: 1,
+    });
+    expect(hex(fields!.digest)).toBe(sha256Hex(data));
+    expect(hex(fields!.treeRoot)).toBe(shard.treeRoot);
+    expect(sealFieldsOf(JSON.parse(JSON.stringify(shard)))).toEqual(fields);
+    for (const broken of [
+      { ...shard.toJSON(), digest: 'AB'.repeat(32) },
+      { ...shard.toJSON(), treeRoot: 'ab'.repeat(31) },
+      { ...shard.toJSON(), vramBytes: -1 },
+      { ...shard.toJSON(), shardIndex: 1.5 },
+      { ...shard.toJSON(), keyId: undefined },
+    ]) {
+      expect(sealFieldsOf(broken)).toBeUndefined();
+    }
+    await expectCleanObservability(h);
   });
 });
 

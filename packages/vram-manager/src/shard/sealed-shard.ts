@@ -100,9 +100,10 @@ export const ModelShardHandle = SealedShard;
  * The seal-crypto fields a shard's signature covers, read from any shard-shaped object.
  * Returns undefined when a field cannot be part of a valid seal (so no signature can match).
  */
-export function sealFieldsOf(shard: Record<string, unknown>): SealFields | undefined {
-  const { shardId, gpuDevice, vramBytes, digest, treeRoot, leafSize, sealedAt } = shard;
-  const { modelRef, shardIndex, totalShards, keyId } = shard;
+export function sealFieldsOf(shard: object): SealFields | undefined {
+  const fields = shard as Record<string, unknown>;
+  const { shardId, gpuDevice, vramBytes, digest, treeRoot, leafSize, sealedAt } = fields;
+  const { modelRef, shardIndex, totalShards, keyId } = fields;
   if (
     typeof shardId !== 'string' ||
     typeof keyId !== 'string' ||
