@@ -123,6 +123,71 @@ describe('narration', () => {
   });
 });
 
+describe('a manager that cannot start', () => {
+  const weakToken = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+
+  it('narrates why (init_failed, error) through the narrator it was given, never the token', async () => {
+    const lines: string[] = [];
+    const narrator = createNarrator({
+      actor: 'worker',
+      destination: { write: (line: string) => lines.push(line) },
+      onInvalid: 'throw',
+    });
+    const error = await VramManager.create({
+      backend: 'mock',
+      workerToken: weakToken,
+      workerId: 'w-1',
+      narrator,
+    }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_ERROR', option: 'workerToken' });
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      level: 'error',
+      actor: NARRATION_ACTOR,
+      action: 'init_failed',
+      error_kind: 'CONFIG_ERROR',
+      context: { code: 'CONFIG_ERROR', option: 'workerToken' },
+    });
+    expect(events[0].human).toBe(
+      'VRAM manager could not start: CONFIG_ERROR (option workerToken).',
+    );
+    expect(lines.join('')).not.toContain(weakToken);
+  });
+
+  it('still rejects with the configuration error when the narrator itself throws', async () => {
+    const narrator = createNarrator({
+      actor: 'worker',
+      destination: {
+        write: () => {
+          throw new Error('disk full');
+        },
+      },
+    });
+    await expect(
+      VramManager.create({ backend: 'mock', workerToken: weakToken, workerId: 'w-1', narrator }),
+    ).rejects.toMatchObject({ code: 'CONFIG_ERROR' });
+  });
+
+  it('narrates a VRAM-only policy the mock cannot hold', async () => {
+    const lines: string[] = [];
+    const narrator = createNarrator({
+      actor: 'worker',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    await expect(
+      VramManager.create({
+        backend: 'mock',
+        workerToken: 'test-worker-token-5b1e8c07d94f2a63b0c7',
+        workerId: 'w-1',
+        narrator,
+        policy: { vramOnly: true },
+      }),
+    ).rejects.toMatchObject({ code: 'CONFIG_ERROR', option: 'policy.vramOnly' });
+    expect(lines.map((line) => JSON.parse(line).action)).toContain('init_failed');
+  });
+});
+
 describe('audit', () => {
   it('a full life writes valid events with the facts auditors need, and the log verifies', async () => {
     h = await harness();

@@ -48,7 +48,12 @@ import {
 } from '../input/validate.js';
 import { ManagerMetrics } from '../metrics/metrics.js';
 import { AuditTrail } from '../observe/audit.js';
-import { type ManagerEvent, ManagerNarration, NARRATION_ACTOR } from '../observe/narration.js';
+import {
+  type ManagerEvent,
+  ManagerNarration,
+  NARRATION_ACTOR,
+  narrateStartFailure,
+} from '../observe/narration.js';
 import {
   deviceReports,
   findViolations,
@@ -176,6 +181,15 @@ export class VramManager {
    * POLICY_VIOLATION (audited) and the mock backend a CONFIG_ERROR.
    */
   static async create(options: VramManagerOptions): Promise<VramManager> {
+    try {
+      return await VramManager.#create(options);
+    } catch (error) {
+      narrateStartFailure(options, error);
+      throw error;
+    }
+  }
+
+  static async #create(options: VramManagerOptions): Promise<VramManager> {
     const config = resolveConfig(options);
     const backend = openBackend(config);
     if (config.vramOnly && backend.kind === 'mock') {

@@ -1,5 +1,6 @@
 import type { NarrationFields, NarrationLevel, Narrator } from '@vramseal/narration-core';
 import { HUMAN_MAX_CHARS } from '@vramseal/narration-core';
+import { VramError } from '../errors.js';
 
 /** The narration actor of everything the manager says. */
 export const NARRATION_ACTOR = 'vram-residency';
@@ -7,6 +8,7 @@ export const NARRATION_ACTOR = 'vram-residency';
 /** The actions the manager narrates (the `action` field), one per step an operator cares about. */
 export type NarrationAction =
   | 'init'
+  | 'init_failed'
   | 'cuda_init'
   | 'seal'
   | 'verify'
@@ -117,4 +119,29 @@ export function formatBytes(bytes: number): string {
 
 function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * A manager that could not start has no narration of its own yet; an operator still needs to
+ * read why in the narration. If the options held a usable narrator, the refusal is narrated once
+ * (`init_failed`, error) with the code and the option at fault: the error's message says what was
+ * wrong, never a secret (a weak token is described, not repeated). Nothing here can throw.
+ */
+export function narrateStartFailure(options: unknown, error: unknown): void {
+  try {
+    const narrator = (options as { narrator?: Narrator } | null)?.narrator;
+    if (typeof narrator?.child !== 'function' || !(error instanceof VramError)) return;
+    const option = error.option ?? error.argument;
+    narrator.child({ actor: NARRATION_ACTOR }).error({
+      action: 'init_failed',
+      target: 'manager',
+      human: fitSentence(
+        `VRAM manager could not start: ${error.code}${option ? ` (option ${option})` : ''}.`,
+      ),
+      error_kind: error.code,
+      context: { code: error.code, option: option ?? null, detail: error.message },
+    });
+  } catch {
+    // Narration never changes the outcome: the caller gets the error either way.
+  }
 }
