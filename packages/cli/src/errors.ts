@@ -14,6 +14,7 @@ export type CliErrorCode =
   | 'UNREADABLE_INPUT'
   | 'CANNOT_WRITE'
   | 'BAD_MANIFEST'
+  | 'MANIFEST_EDITED'
   | 'WRONG_KEY'
   | 'BACKEND_UNAVAILABLE'
   | 'COMMAND_FAILED';

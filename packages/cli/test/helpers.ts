@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeSealPayload, HKDF_SALT, KEY_DERIVATION_LABELS } from '@vramseal/seal-crypto';
 import { afterEach } from 'vitest';
 
 /** The built command, as `npm i @vramseal/cli` installs it. */
@@ -82,4 +83,93 @@ export function makeKeyFile(dir: string, mode = 0o600): { file: string; hex: str
 /** No stack trace: no "    at " frame lines. */
 export function hasStack(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text);
+}
+
+/**
+ * The 32 key bytes deriveKey makes for `purpose`, derived here from the documented HKDF salt and
+ * labels with node:crypto alone, so tests can look for them in output without the CLI's code.
+ */
+export function derivedKeyBytes(secret: string | Uint8Array, purpose: 'seal' | 'audit'): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_DERIVATION_LABELS[purpose], 32));
+}
+
+export interface ShardJson {
+  keyId: string;
+  shardId: string;
+  gpuDevice: number;
+  vramBytes: number;
+  digest: string;
+  treeRoot: string;
+  leafSize: number;
+  sealedAt: number;
+  modelRef: string;
+  shardIndex: number;
+  totalShards: number;
+  file: string;
+  signature: string;
+}
+
+/** seal-crypto's SealFields of a manifest entry, mapped here independently of the CLI's code. */
+export function fieldsOf(shard: ShardJson) {
+  return {
+    keyId: shard.keyId,
+    shardId: shard.shardId,
+    device: shard.gpuDevice,
+    byteLength: shard.vramBytes,
+    digest: Buffer.from(shard.digest, 'hex'),
+    treeRoot: Buffer.from(shard.treeRoot, 'hex'),
+    leafSize: shard.leafSize,
+    sealedAt: shard.sealedAt,
+    modelRef: shard.modelRef,
+    shardIndex: shard.shardIndex,
+    totalShards: shard.totalShards,
+  };
+}
+
+export interface ManifestJson {
+  format: string;
+  version: number;
+  keyId: string;
+  createdAt: string;
+  createdBy: string;
+  backend: string;
+  shards: ShardJson[];
+  mac: string;
+}
+
+/**
+ * The manifest MAC exactly as the README documents its bytes, written here from the README, not
+ * from the CLI: HMAC-SHA256(seal key, tag || format || version || keyId || createdAt || createdBy
+ * || backend || count || per entry: file || length-prefixed seal payload || signature).
+ */
+export function manifestMacOf(manifest: ManifestJson, secret: string | Uint8Array = TOKEN): string {
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  const text = (s: string) => Buffer.concat([u32(Buffer.byteLength(s)), Buffer.from(s)]);
+  const parts = [
+    Buffer.from('vramseal/seal-manifest\0', 'ascii'),
+    text(manifest.format),
+    u16(manifest.version),
+    text(manifest.keyId),
+    text(manifest.createdAt),
+    text(manifest.createdBy),
+    text(manifest.backend),
+    u32(manifest.shards.length),
+  ];
+  for (const shard of manifest.shards) {
+    const payload = encodeSealPayload(fieldsOf(shard));
+    parts.push(
+      text(shard.file),
+      u32(payload.length),
+      Buffer.from(payload),
+      Buffer.from(shard.signature, 'hex'),
+    );
+  }
+  return createHmac('sha256', derivedKeyBytes(secret, 'seal'))
+    .update(Buffer.concat(parts))
+    .digest('hex');
 }

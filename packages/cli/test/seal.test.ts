@@ -3,43 +3,22 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deriveKey, verifySealSignature } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
-import { hasStack, makeKeyFile, makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
+import {
+  fieldsOf,
+  hasStack,
+  makeKeyFile,
+  makeModel,
+  manifestMacOf,
+  run,
+  runWithToken,
+  TOKEN,
+  tmp,
+} from './helpers.js';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-interface ShardJson {
-  keyId: string;
-  shardId: string;
-  gpuDevice: number;
-  vramBytes: number;
-  digest: string;
-  treeRoot: string;
-  leafSize: number;
-  sealedAt: number;
-  modelRef: string;
-  shardIndex: number;
-  totalShards: number;
-}
-
-/** seal-crypto's SealFields of a manifest entry, mapped here independently of the CLI's code. */
-function fieldsOf(shard: ShardJson) {
-  return {
-    keyId: shard.keyId,
-    shardId: shard.shardId,
-    device: shard.gpuDevice,
-    byteLength: shard.vramBytes,
-    digest: Buffer.from(shard.digest, 'hex'),
-    treeRoot: Buffer.from(shard.treeRoot, 'hex'),
-    leafSize: shard.leafSize,
-    sealedAt: shard.sealedAt,
-    modelRef: shard.modelRef,
-    shardIndex: shard.shardIndex,
-    totalShards: shard.totalShards,
-  };
-}
-
 describe('vramseal seal', () => {
-  it('seals a model directory as a shard set and a file alone; the manifest holds every field, signed', () => {
+  it('seals a model directory as a shard set and a file alone; the manifest holds every field, signed, and a MAC over all of it', () => {
     const dir = tmp();
     const files = makeModel(path.join(dir, 'tiny-llama'), [300_000, 1_200_000, 65_536]);
     writeFileSync(path.join(dir, 'tiny-llama', '.hidden'), 'not a weight file');
@@ -64,18 +43,32 @@ describe('vramseal seal', () => {
     expect(r.stdout).toContain('manifest m.json: 4 shard(s)');
 
     const manifest = JSON.parse(readFileSync(path.join(dir, 'm.json'), 'utf8'));
+    const key = deriveKey(TOKEN, 'seal');
+    expect(Object.keys(manifest)).toEqual([
+      'format',
+      'version',
+      'keyId',
+      'createdAt',
+      'createdBy',
+      'backend',
+      'shards',
+      'mac',
+    ]);
     expect(manifest).toMatchObject({
       format: 'vramseal-seal-manifest',
       version: 1,
+      keyId: key.id,
       backend: expect.any(String),
     });
+    // The MAC is the seal key's HMAC over the bytes the README documents, computed independently.
+    expect(manifest.mac).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.mac).toBe(manifestMacOf(manifest));
     expect(manifest.shards.map((s: { file: string }) => s.file)).toEqual([
       'tiny-llama/weights-0.bin',
       'tiny-llama/weights-1.bin',
       'tiny-llama/weights-2.bin',
       'extra/weights-0.bin',
     ]);
-    const key = deriveKey(TOKEN, 'seal');
     for (const [i, shard] of manifest.shards.entries()) {
       const file = i < 3 ? files[i]! : single!;
       expect(Object.keys(shard).sort()).toEqual([
@@ -217,6 +210,24 @@ describe('vramseal seal', () => {
       expect(hasStack(r.stderr)).toBe(false);
     }
     expect(existsSync(path.join(dir, 'vramseal-manifest.json'))).toBe(false);
+  });
+
+  it('a manifest outside the folder of the files is refused before anything is sealed (exit 2)', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    mkdirSync(path.join(dir, 'out'));
+    const r = runWithToken(['seal', 'm', '--manifest', 'out/m.json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'vramseal: --manifest out/m.json would name m/weights-0.bin as "../m/weights-0.bin", outside the manifest\'s folder, and verify reads only files inside it; write the manifest into a folder that holds every file (e.g. --manifest m.json in the folder above the model)\n',
+    );
+    expect(existsSync(path.join(dir, 'out', 'm.json'))).toBe(false);
+    const inside = runWithToken(['seal', 'm/weights-0.bin', '--manifest', 'm/m.json'], {
+      cwd: dir,
+    });
+    expect(inside.code, inside.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'm', 'm.json'), 'utf8'));
+    expect(manifest.shards[0].file).toBe('weights-0.bin');
   });
 
   it('--expect-sha256: the right digest seals, another is exit 1 (integrity), a malformed one exit 2', () => {

@@ -1,7 +1,17 @@
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasStack, makeKeyFile, makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
+import {
+  hasStack,
+  type ManifestJson,
+  makeKeyFile,
+  makeModel,
+  manifestMacOf,
+  run,
+  runWithToken,
+  TOKEN,
+  tmp,
+} from './helpers.js';
 
 /** A sealed model directory `m` (three shards) and a lone file, with the manifest m.json. */
 function sealed(
@@ -36,6 +46,17 @@ function rewrite(
   writeFileSync(file, JSON.stringify(manifest, null, 2));
 }
 
+/** An edit made by someone who holds the seal key: the manifest MAC is computed again. */
+function rewriteWithKey(file: string, edit: (manifest: ManifestJson) => void) {
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as ManifestJson;
+  edit(manifest);
+  manifest.mac = manifestMacOf(manifest);
+  writeFileSync(file, JSON.stringify(manifest, null, 2));
+}
+
+const EDITED =
+  /^vramseal: TAMPERED: manifest m\.json was edited after sealing \(its "mac" is not the seal key's MAC of its contents\); no file was checked: /;
+
 describe('vramseal verify', () => {
   it('exit 0 when every file matches; the table names each shard; --deep too', () => {
     const { dir } = sealed();
@@ -60,7 +81,7 @@ describe('vramseal verify', () => {
     const r = runWithToken(['verify', 'm.json'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^vramseal: shard m-weights-0 was sealed with key [0-9a-f]{16}, but \$VRAMSEAL_WORKER_TOKEN gives key [0-9a-f]{16}; pass the key it was sealed with\n$/,
+      /^vramseal: manifest m\.json was sealed with key [0-9a-f]{16}, but \$VRAMSEAL_WORKER_TOKEN gives key [0-9a-f]{16}; pass the key it was sealed with\n$/,
     );
   });
 
@@ -127,32 +148,95 @@ describe('vramseal verify', () => {
     expect(runWithToken(['verify', 'm.json'], { cwd: dir }).code).toBe(1);
   });
 
-  it('an edited manifest fails its signature: a changed tree root, model ref or seal time', () => {
-    const edits: [string, (s: Record<string, unknown>) => void][] = [
-      ['treeRoot', (s) => (s.treeRoot = '0'.repeat(64))],
-      ['modelRef', (s) => (s.modelRef = 'another/model')],
-      ['sealedAt', (s) => (s.sealedAt = (s.sealedAt as number) + 1)],
-    ];
-    for (const [field, edit] of edits) {
-      const { dir, manifestFile } = sealed();
-      rewrite(manifestFile, (m) => edit(m.shards[0]!));
-      const r = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
-      expect(r.code, field).toBe(1);
-      expect(JSON.parse(r.stdout).shards[0], field).toMatchObject({
-        status: 'mismatch',
-        check: 'signature',
-      });
-    }
+  it('a manifest pointed at a clean copy of a tampered file is exit 1: the MAC covers every file path', () => {
+    const { dir, files, manifestFile } = sealed();
+    writeFileSync(path.join(dir, 'clean-copy.bin'), readFileSync(files[1]!));
+    flipBit(files[1]!, 4_242);
+    rewrite(manifestFile, (m) => (m.shards[1]!.file = 'clean-copy.bin'));
+    const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(EDITED);
+    const doc = JSON.parse(runWithToken(['verify', 'm.json', '--json'], { cwd: dir }).stdout);
+    expect(doc).toEqual({
+      ok: false,
+      exitCode: 1,
+      error: { code: 'MANIFEST_EDITED', message: expect.stringMatching(/^TAMPERED: /) },
+    });
   });
 
-  it('a shard left out of a shard set fails the set check (exit 1)', () => {
+  it('a member rolled back to the entry and file of another manifest of the same key is exit 1', () => {
+    const { dir, files, manifestFile } = sealed();
+    const older = sealed();
+    // The older member's file and entry are both genuine: its own signature and digest match, and
+    // the set is whole. Only the manifest MAC says this list is not the one that was sealed.
+    writeFileSync(files[1]!, readFileSync(older.files[1]!));
+    rewrite(manifestFile, (m) => (m.shards[1] = older.manifest().shards[1]));
+    const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(EDITED);
+  });
+
+  it('any other edit of the manifest is exit 1 before a file is checked: an entry field, an entry dropped or moved, a top-level field', () => {
+    const edits: [
+      string,
+      (m: { shards: Record<string, unknown>[] } & Record<string, unknown>) => void,
+    ][] = [
+      ['treeRoot', (m) => (m.shards[0]!.treeRoot = '0'.repeat(64))],
+      ['modelRef', (m) => (m.shards[0]!.modelRef = 'another/model')],
+      ['sealedAt', (m) => (m.shards[0]!.sealedAt = (m.shards[0]!.sealedAt as number) + 1)],
+      ['signature', (m) => (m.shards[2]!.signature = m.shards[1]!.signature)],
+      ['dropped', (m) => m.shards.splice(1, 1)],
+      ['moved', (m) => m.shards.reverse()],
+      ['createdBy', (m) => (m.createdBy = 'someone else')],
+      ['backend', (m) => (m.backend = m.backend === 'mock' ? 'cuda' : 'mock')],
+      ['mac', (m) => (m.mac = '0'.repeat(64))],
+    ];
     const { dir, manifestFile } = sealed();
-    rewrite(manifestFile, (m) => m.shards.splice(1, 1));
+    const original = readFileSync(manifestFile, 'utf8');
+    for (const [name, edit] of edits) {
+      writeFileSync(manifestFile, original);
+      rewrite(manifestFile, edit);
+      const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(EDITED);
+      expect(r.stdout, name).toBe('');
+    }
+    writeFileSync(manifestFile, original);
+    expect(runWithToken(['verify', 'm.json'], { cwd: dir }).code).toBe(0);
+  });
+
+  it('under a valid MAC (rewritten by a holder of the seal key) an edited entry still fails its own signature (exit 1)', () => {
+    const { dir, manifestFile } = sealed();
+    rewriteWithKey(manifestFile, (m) => (m.shards[0]!.treeRoot = '0'.repeat(64)));
     const r = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.stdout);
-    expect(doc.shards.map((s: { check: string }) => s.check)).toEqual(['shard_set', 'shard_set']);
-    expect(doc.shards[0].detail).toMatch(/model m is not a whole shard set/);
+    expect(JSON.parse(r.stdout).shards[0]).toMatchObject({
+      status: 'mismatch',
+      check: 'signature',
+    });
+  });
+
+  it('absolute paths and paths that leave the manifest folder are exit 2 even under a valid MAC', () => {
+    const { dir, files, manifestFile } = sealed();
+    const original = readFileSync(manifestFile, 'utf8');
+    const outside = path.join(tmp(), 'weights-0.bin');
+    writeFileSync(outside, readFileSync(files[0]!));
+    const cases: [string, string][] = [
+      [outside, 'is an absolute path'],
+      [path.relative(dir, outside), "has a '..' part: it can leave the manifest's folder"],
+      ['m/../../x.bin', "has a '..' part: it can leave the manifest's folder"],
+    ];
+    for (const [file, problem] of cases) {
+      writeFileSync(manifestFile, original);
+      rewriteWithKey(manifestFile, (m) => (m.shards[0]!.file = file));
+      const r = runWithToken(['verify', 'm.json'], { cwd: dir });
+      expect(r.code, file).toBe(2);
+      expect(r.stderr, file).toBe(
+        `vramseal: manifest m.json: shards[0].file ${JSON.stringify(file)} ${problem}, and verify reads only files inside the manifest's folder; seal the model again with the manifest in a folder that holds every file\n`,
+      );
+      expect(r.stdout, file).toBe('');
+    }
   });
 
   it('manifest errors are exit 2 with what is wrong: not JSON, another format or version, a missing or unknown field, a repeated id', () => {
@@ -170,6 +254,20 @@ describe('vramseal verify', () => {
         /shards\[2\]\.shardId repeats an earlier one/,
       ],
       [(m) => (m.shards = []), /"shards" is not a non-empty list/],
+      [(m) => delete m.mac, /"mac" is not 64 lowercase hex characters/],
+      [(m) => (m.keyId = 'KEY'), /"keyId" is not 16 lowercase hex characters/],
+      [
+        (m) => (m.shards[1]!.keyId = '0123456789abcdef'),
+        /shards\[1\]\.keyId is not the manifest's "keyId"/,
+      ],
+      [
+        (m) => (m.shards[0]!.vramBytes = 0),
+        /shards\[0\]\.vramBytes is not a byte count of at least 1/,
+      ],
+      [
+        (m) => (m.shards[0]!.file = 'm/\ud800.bin'),
+        /shards\[0\]\.file is not a non-empty file path/,
+      ],
     ];
     const { dir, manifestFile } = sealed();
     const original = readFileSync(manifestFile, 'utf8');

@@ -6,9 +6,11 @@ import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   type ManifestShard,
+  manifestFileProblem,
+  manifestMac,
   manifestPath,
-  type SealManifest,
   signShard,
+  type UnsignedManifest,
   writeManifest,
 } from '../manifest/manifest.js';
 import { planShards } from '../model/shard-plan.js';
@@ -57,6 +59,16 @@ export async function sealCommand(
     ...(options.modelRef === undefined ? {} : { modelRef: options.modelRef }),
     exclude: [manifestFile],
   });
+  const manifestDir = path.dirname(manifestFile);
+  const files = plans.map((plan) => manifestPath(manifestDir, plan.file));
+  files.forEach((file, i) => {
+    if (manifestFileProblem(file) !== undefined) {
+      throw new CliError(
+        'USAGE',
+        `--manifest ${options.manifest} would name ${plans[i]!.label} as ${JSON.stringify(file)}, outside the manifest's folder, and verify reads only files inside it; write the manifest into a folder that holds every file (e.g. --manifest ${path.basename(manifestFile)} in the folder above the model)`,
+      );
+    }
+  });
   if (expected !== undefined && plans.length !== 1) {
     throw new CliError(
       'USAGE',
@@ -73,7 +85,7 @@ export async function sealCommand(
   const rows: SealedRow[] = [];
   try {
     const manager = await session.manager();
-    for (const plan of plans) {
+    for (const [i, plan] of plans.entries()) {
       const progress = startProgress(term, plan.label, plan.size);
       const started = performance.now();
       try {
@@ -89,7 +101,7 @@ export async function sealCommand(
         const json = shard.toJSON();
         rows.push({
           ...json,
-          file: manifestPath(path.dirname(manifestFile), plan.file),
+          file: files[i]!,
           signature: signShard(keys.seal, json),
           ms: performance.now() - started,
         });
@@ -101,15 +113,16 @@ export async function sealCommand(
     await session.close();
   }
 
-  const manifest: SealManifest = {
+  const unsigned: UnsignedManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
+    keyId: keys.seal.id,
     createdAt: new Date().toISOString(),
     createdBy: TOOL,
     backend: session.backend.kind,
     shards: rows.map(({ ms: _ms, ...shard }) => shard),
   };
-  writeManifest(manifestFile, manifest);
+  writeManifest(manifestFile, { ...unsigned, mac: manifestMac(keys.seal, unsigned) });
 
   const info = session.backend.backendInfo();
   term.document({

@@ -4,7 +4,13 @@ import { performance } from 'node:perf_hooks';
 import type { SealedShard, VramManager } from '@vramseal/vram-manager';
 import { CliError, codeOf, EXIT_CODES, type ExitCode, messageOf } from '../errors.js';
 import { workerKeys } from '../key/worker-key.js';
-import { type ManifestShard, readManifest, signatureValid } from '../manifest/manifest.js';
+import {
+  type ManifestShard,
+  manifestFileProblem,
+  manifestMacValid,
+  readManifest,
+  signatureValid,
+} from '../manifest/manifest.js';
 import { type BackendChoice, Session } from '../session/session.js';
 import { formatMs } from '../terminal/format.js';
 import { renderTable } from '../terminal/table.js';
@@ -48,13 +54,29 @@ export async function verifyCommand(
 ): Promise<ExitCode> {
   const { manifest, dir } = readManifest(manifestFile);
   const keys = workerKeys(options.keyFile, term.io.env);
-  const foreign = manifest.shards.find((s) => s.keyId !== keys.seal.id);
-  if (foreign !== undefined) {
+  if (manifest.keyId !== keys.seal.id) {
     throw new CliError(
       'WRONG_KEY',
-      `shard ${foreign.shardId} was sealed with key ${foreign.keyId}, but ${keys.source} gives key ${keys.seal.id}; pass the key it was sealed with`,
+      `manifest ${manifestFile} was sealed with key ${manifest.keyId}, but ${keys.source} gives key ${keys.seal.id}; pass the key it was sealed with`,
     );
   }
+  // First the manifest as a whole: no entry, path or count is trusted before its MAC is.
+  if (!manifestMacValid(keys.seal, manifest)) {
+    throw new CliError(
+      'MANIFEST_EDITED',
+      `TAMPERED: manifest ${manifestFile} was edited after sealing (its "mac" is not the seal key's MAC of its contents); no file was checked: find out who changed it, and seal the model again from files you trust`,
+      { exitCode: EXIT_CODES.mismatch },
+    );
+  }
+  manifest.shards.forEach((entry, i) => {
+    const problem = manifestFileProblem(entry.file);
+    if (problem !== undefined) {
+      throw new CliError(
+        'BAD_MANIFEST',
+        `manifest ${manifestFile}: shards[${i}].file ${JSON.stringify(entry.file)} ${problem}, and verify reads only files inside the manifest's folder; seal the model again with the manifest in a folder that holds every file`,
+      );
+    }
+  });
   const session = await Session.open({
     backend: options.backend,
     keys,

@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  encodeSealPayload,
+  hmacSha256,
   type SealFields,
   type SecretKey,
   signSeal,
+  timingSafeEqual,
   verifySealSignature,
 } from '@vramseal/seal-crypto';
 import type { SealedShardJSON } from '@vramseal/vram-manager';
@@ -14,6 +17,8 @@ import { CliError, codeOf } from '../errors.js';
 export const MANIFEST_FORMAT = 'vramseal-seal-manifest';
 /** Layout version: bump it for any change a version-1 reader would misread. */
 export const MANIFEST_VERSION = 1;
+/** Domain-separation tag that opens the bytes the manifest MAC covers (ASCII, NUL-terminated). */
+export const MANIFEST_MAC_TAG = 'vramseal/seal-manifest\u0000';
 
 /** One sealed file: the seal's fields (a `SealedShard`'s JSON), where the file is, the signature. */
 export interface ManifestShard extends SealedShardJSON {
@@ -26,6 +31,8 @@ export interface ManifestShard extends SealedShardJSON {
 export interface SealManifest {
   format: typeof MANIFEST_FORMAT;
   version: typeof MANIFEST_VERSION;
+  /** Id of the seal key every entry and the `mac` are made with (16 hex). */
+  keyId: string;
   /** When `vramseal seal` wrote it, ISO 8601 UTC. */
   createdAt: string;
   /** The tool that wrote it, e.g. `@vramseal/cli 0.1.0`. */
@@ -33,7 +40,12 @@ export interface SealManifest {
   /** The backend the shards were sealed on: `cuda` or `mock`. */
   backend: 'cuda' | 'mock';
   shards: ManifestShard[];
+  /** HMAC-SHA256 with the seal key over `encodeManifestPayload` of every other field: 64 hex. */
+  mac: string;
 }
+
+/** A manifest before its MAC is computed. */
+export type UnsignedManifest = Omit<SealManifest, 'mac'>;
 
 /** seal-crypto's seal fields of a shard: the same mapping the manager signs with. */
 export function sealFieldsOf(shard: SealedShardJSON): SealFields {
@@ -62,10 +74,83 @@ export function signatureValid(key: SecretKey, shard: ManifestShard): boolean {
   return verifySealSignature(key, sealFieldsOf(shard), Buffer.from(shard.signature, 'hex'));
 }
 
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+/** u32 big-endian byte length, then the bytes: no two field lists share an encoding. */
+const lengthPrefixed = (bytes: Uint8Array) => Buffer.concat([u32(bytes.length), bytes]);
+const text = (value: string) => lengthPrefixed(Buffer.from(value, 'utf8'));
+
+/**
+ * The bytes the manifest MAC covers (layout in the README): the tag, then every field but `mac`
+ * in a fixed order, each entry as its file, seal-crypto's seal payload of its fields and its
+ * signature. So no field, no entry, no entry's place and no entry count can change unnoticed.
+ */
+export function encodeManifestPayload(manifest: UnsignedManifest): Uint8Array {
+  const parts: Uint8Array[] = [
+    Buffer.from(MANIFEST_MAC_TAG, 'ascii'),
+    text(manifest.format),
+    u16(manifest.version),
+    text(manifest.keyId),
+    text(manifest.createdAt),
+    text(manifest.createdBy),
+    text(manifest.backend),
+    u32(manifest.shards.length),
+  ];
+  for (const shard of manifest.shards) {
+    parts.push(
+      text(shard.file),
+      lengthPrefixed(encodeSealPayload(sealFieldsOf(shard))),
+      Buffer.from(shard.signature, 'hex'),
+    );
+  }
+  return Buffer.concat(parts);
+}
+
+/** The manifest's MAC: HMAC-SHA256 with the seal key over `encodeManifestPayload`, hex. */
+export function manifestMac(key: SecretKey, manifest: UnsignedManifest): string {
+  return Buffer.from(hmacSha256(key, encodeManifestPayload(manifest))).toString('hex');
+}
+
+/** True when `mac` is the seal key's MAC of the whole manifest (compared in constant time). */
+export function manifestMacValid(key: SecretKey, manifest: SealManifest): boolean {
+  const { mac, ...rest } = manifest;
+  const expected = hmacSha256(key, encodeManifestPayload(rest));
+  return timingSafeEqual(expected, Buffer.from(mac, 'hex'));
+}
+
+/**
+ * Why a manifest `file` cannot be used, or undefined when it names a file inside the manifest's
+ * folder: an absolute path, or one with a `..` part (`seal` never writes either), is refused.
+ */
+export function manifestFileProblem(file: string): string | undefined {
+  if (path.posix.isAbsolute(file) || path.win32.isAbsolute(file)) return 'is an absolute path';
+  if (file.split(/[\\/]/).includes('..'))
+    return "has a '..' part: it can leave the manifest's folder";
+  return undefined;
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
 const KEY_ID = /^[0-9a-f]{16}$/;
 const SHARD_ID = /^[A-Za-z0-9_-]{1,256}$/;
-const TOP_KEYS = ['format', 'version', 'createdAt', 'createdBy', 'backend', 'shards'];
+const TOP_KEYS = [
+  'format',
+  'version',
+  'keyId',
+  'createdAt',
+  'createdBy',
+  'backend',
+  'shards',
+  'mac',
+];
+const MAX_U32 = 0xffff_ffff;
 const SHARD_KEYS = [
   'shardId',
   'file',
@@ -84,23 +169,32 @@ const SHARD_KEYS = [
 
 type Check = (value: unknown) => boolean;
 const isUint: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isString: Check = (v) => typeof v === 'string';
+const isU32: Check = (v) => isUint(v) && (v as number) <= MAX_U32;
+/** Well-formed UTF-16: a lone surrogate encodes as U+FFFD, so two strings could MAC the same. */
+const isString: Check = (v) => typeof v === 'string' && !/\p{Cs}/u.test(v);
 const SHARD_FIELDS: Record<string, [Check, string]> = {
   shardId: [(v) => isString(v) && SHARD_ID.test(v as string), '1-256 of A-Z a-z 0-9 _ -'],
   file: [(v) => isString(v) && (v as string).length > 0, 'a non-empty file path'],
-  vramBytes: [isUint, 'a byte count'],
+  vramBytes: [(v) => isUint(v) && (v as number) >= 1, 'a byte count of at least 1'],
   digest: [(v) => isString(v) && HEX64.test(v as string), '64 lowercase hex characters'],
   treeRoot: [(v) => isString(v) && HEX64.test(v as string), '64 lowercase hex characters'],
   leafSize: [
-    (v) => isUint(v) && (v as number) >= 64 && ((v as number) & ((v as number) - 1)) === 0,
-    'a power of two, at least 64',
+    (v) =>
+      isUint(v) &&
+      (v as number) >= 64 &&
+      (v as number) <= 2 ** 30 &&
+      ((v as number) & ((v as number) - 1)) === 0,
+    'a power of two from 64 to 2^30',
   ],
   signature: [(v) => isString(v) && HEX64.test(v as string), '64 lowercase hex characters'],
-  modelRef: [isString, 'a string'],
-  shardIndex: [isUint, 'a shard index'],
-  totalShards: [(v) => isUint(v) && (v as number) >= 1, 'a shard count of at least 1'],
+  modelRef: [
+    (v) => isString(v) && Buffer.byteLength(v as string) <= 65_535,
+    'text of at most 65535 bytes',
+  ],
+  shardIndex: [isU32, 'a shard index'],
+  totalShards: [(v) => isU32(v) && (v as number) >= 1, 'a shard count of at least 1'],
   keyId: [(v) => isString(v) && KEY_ID.test(v as string), '16 lowercase hex characters'],
-  gpuDevice: [isUint, 'a device index'],
+  gpuDevice: [isU32, 'a device index'],
   sealedAt: [isUint, 'milliseconds since the epoch'],
 };
 
@@ -132,12 +226,18 @@ export function parseManifest(text: string, source = 'the manifest'): SealManife
   }
   const unknown = Object.keys(m).find((k) => !TOP_KEYS.includes(k));
   if (unknown !== undefined) throw bad(source, `it has an unknown field "${unknown}"`);
-  if (typeof m.createdAt !== 'string') throw bad(source, '"createdAt" is missing');
-  if (typeof m.createdBy !== 'string') throw bad(source, '"createdBy" is missing');
+  if (typeof m.keyId !== 'string' || !KEY_ID.test(m.keyId)) {
+    throw bad(source, '"keyId" is not 16 lowercase hex characters');
+  }
+  if (!isString(m.createdAt)) throw bad(source, '"createdAt" is not text');
+  if (!isString(m.createdBy)) throw bad(source, '"createdBy" is not text');
   if (m.backend !== 'cuda' && m.backend !== 'mock')
     throw bad(source, '"backend" is not cuda or mock');
   if (!Array.isArray(m.shards) || m.shards.length === 0) {
     throw bad(source, '"shards" is not a non-empty list');
+  }
+  if (typeof m.mac !== 'string' || !HEX64.test(m.mac)) {
+    throw bad(source, '"mac" is not 64 lowercase hex characters');
   }
   const ids = new Set<string>();
   m.shards.forEach((shard, i) => {
@@ -155,6 +255,7 @@ export function parseManifest(text: string, source = 'the manifest'): SealManife
     if ((s.shardIndex as number) >= (s.totalShards as number)) {
       throw bad(source, `${where}.shardIndex is not below its totalShards`);
     }
+    if (s.keyId !== m.keyId) throw bad(source, `${where}.keyId is not the manifest's "keyId"`);
     if (ids.has(s.shardId as string)) throw bad(source, `${where}.shardId repeats an earlier one`);
     ids.add(s.shardId as string);
   });
