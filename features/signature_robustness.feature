@@ -224,7 +224,7 @@ Feature: Seal signatures hold up at the edges
       When the worker starts with the key file
       Then the worker does not start, failing with code "<code>"
       And the error does not show the key file's contents
-      And the narration has no "init" event
+      And nothing was narrated
 
       Examples:
         | what                  | key file                                    | code           |
@@ -239,7 +239,7 @@ Feature: Seal signatures hold up at the edges
       Given a key file holding 0 random bytes
       When the worker starts with the key file
       Then the worker does not start, failing with code "KEY_FILE_FORMAT"
-      And the narration has no "init" event
+      And nothing was narrated
 
     Scenario: A worker does not start from a key file others can read
       Given a key file holding 64 random hex characters
@@ -247,7 +247,7 @@ Feature: Seal signatures hold up at the edges
       When the worker starts with the key file
       Then the worker does not start, failing with code "KEY_FILE_PERMISSIONS"
       And the error does not show the key file's contents
-      And the narration has no "init" event
+      And nothing was narrated
 
     Scenario: A worker does not start from a key file behind a symbolic link
       Given a key file holding 64 random hex characters
@@ -255,4 +255,4 @@ Feature: Seal signatures hold up at the edges
       When the worker starts with the key file
       Then the worker does not start, failing with code "KEY_FILE_SYMLINK"
       And the error does not show the key file's contents
-      And the narration has no "init" event
+      And nothing was narrated

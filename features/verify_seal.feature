@@ -74,8 +74,9 @@ Feature: Verifying a seal before every inference
 
   Scenario: A failed verification is durable in the audit log before the call returns
     When byte 7 of shard "llama-3-8b-shard-0" is flipped in device memory
-    And shard "llama-3-8b-shard-0" is verified
+    And shard "llama-3-8b-shard-0" is verified and the audit log is read from disk as the call returns
     Then the verification fails with check "tree_root"
+    And the audit log read at that moment has a "seal_verification_failed" event for shard "llama-3-8b-shard-0"
     And the audit log has 1 "seal_verification_failed" event
     And the audit log verifies
     And the narration has a "verify_failed" event with:

@@ -57,7 +57,17 @@ Feature: VRAM-only policy and residency attestation
       | device.uuid      |
       | attestedAt       |
 
-  Scenario: A measurement that differs from the seal is caught even when signed
+  Scenario: A measurement that differs from the seal is caught even when validly signed
+    The verifier compares the measured tree root with the sealed one itself: a statement signed by
+    a compromised or buggy signer does not vouch for memory that changed.
+    Given a VRAM manager
+    And shard "s" of 100000 bytes is sealed
+    When shard "s" is attested with a fresh nonce
+    And the attested measurement drifts and the statement is signed again with the manager's key
+    Then the attestation is rejected with reason "tree_root_mismatch"
+    And the narration has an "attest" event for shard "s"
+
+  Scenario: A changed measurement without a new signature fails the signature first
     Given a VRAM manager
     And shard "s" of 100000 bytes is sealed
     When shard "s" is attested with a fresh nonce

@@ -13,12 +13,14 @@ export {
   assertNoPointersInNarration,
   assertNoSecretsInNarration,
   type ExpectedFields,
+  eventShows,
+  eventTexts,
   findPointerOrHandle,
 } from './assertions/narration.js';
 export { type ProofBundleConfig, proofBundleConfig } from './proof-bundle/config.js';
 export { type BackendChoice, chooseBackend } from './scenario/backend-choice.js';
 export { NarrationLog } from './scenario/narration-log.js';
-export { flipBit, randomBytes, randomToken, tamperField } from './tamper.js';
+export { flipBit, randomBytes, randomToken, smallestChange, tamperField } from './tamper.js';
 export {
   type ManagerSetup,
   type Outcome,

@@ -26,10 +26,14 @@ export function tamperField<T extends object>(fields: T, name: string): T {
     throw new Error(`cannot tamper with "${name}": the seal fields have no such field`);
   }
   const value = (fields as Record<string, unknown>)[name];
-  return { ...fields, [name]: tamperedValue(name, value) };
+  return { ...fields, [name]: smallestChange(value, name) };
 }
 
-function tamperedValue(name: string, value: unknown): unknown {
+/**
+ * The smallest change a value's type allows that keeps it well-formed (see tamperField): the one
+ * rule every tampering step uses, so a rejection proves the check caught it, not input validation.
+ */
+export function smallestChange(value: unknown, name = 'the value'): unknown {
   if (typeof value === 'string') return tamperedString(value);
   if (typeof value === 'number') return tamperedNumber(value);
   if (typeof value === 'bigint') return value + 1n;

@@ -86,6 +86,8 @@ export interface ScenarioEvidence {
   /** The manager's audit log verified with the audit key and the checkpoint public key. */
   readonly audit: VerifyReport | null;
   readonly auditEvents: number;
+  /** A step edited or broke the audit log on purpose (so a failing verification is expected). */
+  readonly auditTampered: boolean;
   readonly observabilityFailures: { narration: number; audit: number } | null;
   /** Errors closing the manager or the audit log (a scenario may have caused one on purpose). */
   readonly closeErrors: readonly string[];
@@ -113,6 +115,14 @@ export class VramWorld extends World {
   outcome?: Outcome;
   /** A second manager of the same worker (same token and audit log), closed after the scenario. */
   otherManager?: VramManager;
+  /** Managers a step made besides these two; `finish()` closes them and counts their failures. */
+  readonly extraManagers: VramManager[] = [];
+  /** Observability failures of the managers closed so far (a restart closes one). */
+  readonly #failures = { narration: 0, audit: 0 };
+  readonly #retired = new WeakSet<VramManager>();
+  private managersSeen = 0;
+  /** The private key the manager signs attestations with (steps re-sign statements with it). */
+  attestationKey?: KeyObject;
   /** The last attestation statement a step obtained, and how it is presented to the verifier. */
   attestation?: { statement: AttestationStatement; nonce: string; publicKey: KeyObject };
   /** Outcomes of the last batch of concurrent operations. */
@@ -126,6 +136,8 @@ export class VramWorld extends World {
   tamperedSeq?: number;
   /** Set by steps that break the narrator on purpose (observability failure scenarios). */
   narrationBroken = false;
+  /** Set by `Then nothing was narrated`: an empty narration is then the behaviour under test. */
+  silenceExpected = false;
   /** Set by steps that make closing fail on purpose (a cudaFree failure). */
   closeErrorsExpected = false;
   /** The feature file the scenario comes from (snapshots live beside it). */
@@ -167,6 +179,7 @@ export class VramWorld extends World {
     const backend =
       setup.backend ?? (setup.mockDevices ? mockBackend(setup.mockDevices) : scenarioBackend());
     const attestation = generateKeyPairSync('ed25519');
+    this.attestationKey = attestation.privateKey;
     this.manager = await this.inCorrelation(() =>
       VramManager.create({
         backend,
@@ -234,7 +247,9 @@ export class VramWorld extends World {
    * restart. Resident shards are freed by the close (a new process has no device memory).
    */
   async restartManager(): Promise<VramManager> {
-    await this.inCorrelation(() => this.vram.close());
+    const closing = this.vram;
+    await this.inCorrelation(() => closing.close());
+    this.retireFailures(closing);
     await this.managerAudit?.logger?.close();
     if (this.managerAudit) this.managerAudit.logger = undefined;
     this.shards.clear();
@@ -330,17 +345,17 @@ export class VramWorld extends World {
    */
   async finish(): Promise<ScenarioEvidence> {
     const closeErrors: string[] = [];
-    const observabilityFailures = this.manager ? { ...this.manager.observabilityFailures } : null;
-    if (this.otherManager) {
-      await this.inCorrelation(() => this.otherManager!.close()).catch((error: unknown) => {
-        closeErrors.push(`otherManager.close(): ${describe(error)}`);
+    const close = async (manager: VramManager | undefined, name: string) => {
+      if (!manager) return;
+      await this.inCorrelation(() => manager.close()).catch((error: unknown) => {
+        closeErrors.push(`${name}.close(): ${describe(error)}`);
       });
-    }
-    if (this.manager) {
-      await this.inCorrelation(() => this.manager!.close()).catch((error: unknown) => {
-        closeErrors.push(`manager.close(): ${describe(error)}`);
-      });
-    }
+      // Read after closing: what the close itself narrated or audited counts too.
+      this.retireFailures(manager);
+    };
+    for (const extra of this.extraManagers) await close(extra, 'an extra manager');
+    await close(this.otherManager, 'otherManager');
+    await close(this.manager, 'manager');
     const audit = this.managerAudit;
     await audit?.logger?.close().catch((error: unknown) => {
       closeErrors.push(`audit.close(): ${describe(error)}`);
@@ -358,9 +373,19 @@ export class VramWorld extends World {
       story: storySnapshot(this.narration.events),
       audit: report,
       auditEvents,
-      observabilityFailures,
+      auditTampered: this.auditTampered,
+      observabilityFailures: this.managersSeen > 0 ? { ...this.#failures } : null,
       closeErrors,
     };
+  }
+
+  /** Adds a closed manager's observability failures to the scenario's (once per manager). */
+  private retireFailures(manager: VramManager): void {
+    if (this.#retired.has(manager)) return;
+    this.#retired.add(manager);
+    this.managersSeen++;
+    this.#failures.narration += manager.observabilityFailures.narration;
+    this.#failures.audit += manager.observabilityFailures.audit;
   }
 
   /** Frees the scenario's device memory and removes its temp folders (an After hook calls it). */

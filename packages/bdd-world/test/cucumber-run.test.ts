@@ -23,7 +23,12 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-async function cucumberRun(feature: string, runId: string, extraImports: string[] = []) {
+async function cucumberRun(
+  feature: string,
+  runId: string,
+  extraImports: string[] = [],
+  extraEnv: Record<string, string> = {},
+) {
   const proofDir = mkdtempSync(join(tmpdir(), 'bdd-world-proof-'));
   // The scenarios' own temp folders (audit logs, weight files) go here, to be counted afterwards.
   const scenarioTmp = mkdtempSync(join(tmpdir(), 'bdd-world-tmp-'));
@@ -42,6 +47,7 @@ async function cucumberRun(feature: string, runId: string, extraImports: string[
     VRAMSEAL_PROOF_DIR: proofDir,
     VRAMSEAL_BACKEND: '',
     TMPDIR: scenarioTmp,
+    ...extraEnv,
   };
   try {
     const { stdout } = await run(process.execPath, args, { cwd: fixtures, env });
@@ -78,8 +84,8 @@ describe('a Cucumber run with the proof bundle', () => {
     const folders = readdirSync(join(bundle, 'scenarios', 'proof')).sort();
     expect(folders).toEqual([
       '0004-a-shard-is-sealed-and-verified',
-      '0020-a-tampered-byte-is-caught',
-      '0021-a-tampered-byte-is-caught',
+      '0020-a-tampered-byte-at-0-is-caught',
+      '0021-a-tampered-byte-at-69999-is-caught',
     ]);
     const story = readFileSync(
       join(bundle, 'scenarios', 'proof', folders[0]!, 'narration.txt'),
@@ -127,6 +133,18 @@ describe('a Cucumber run with the proof bundle', () => {
     expect(code).toBe(1);
     expect(stdout).toMatch(/audit log does not verify: mac_mismatch at record 1/);
     expect(existsSync(join(bundle, 'index.md'))).toBe(true);
+  });
+
+  it('counts a skipped @gpu scenario as skipped, not failed, when the run does not filter it', async () => {
+    const { code, stdout, bundle } = await cucumberRun('proof.feature', 'run-skip', [], {
+      FIXTURE_ALL_TAGS: '1',
+    });
+    expect(code, stdout).toBe(0);
+    const index = readFileSync(join(bundle, 'index.md'), 'utf8');
+    expect(index).toContain(
+      '**PASSED**: 4 scenarios in 1 feature, 3 passed, 0 not passed, 1 skipped.',
+    );
+    expect(index).not.toContain('## Not passed');
   });
 
   it('refuses a run id that could name another folder', async () => {

@@ -3,6 +3,7 @@ export {
   type AttestationCheck,
   type AttestationFailure,
   type AttestationStatement,
+  attestationFieldsOf,
   type VerifyAttestationOptions,
   verifyAttestation,
 } from './attestation/attestation.js';

@@ -75,8 +75,9 @@ export function assertNoSecretsInNarration(
   knownSecrets: readonly string[],
 ): void {
   for (const event of events) {
-    const text = JSON.stringify(event);
-    const leaked = knownSecrets.findIndex((secret) => secret.length > 0 && text.includes(secret));
+    const leaked = knownSecrets.findIndex(
+      (secret) => secret.length > 0 && eventShows(event, secret),
+    );
     // Only where: showing the event would print the secret into the test log.
     const where = `the ${event.action} event of ${event.actor}`;
     if (leaked >= 0) fail(`known secret #${leaked + 1} appears in ${where}`, []);
@@ -121,6 +122,20 @@ export function fieldMatches(actual: unknown, expected: unknown): boolean {
     (typeof actual === 'number' || typeof actual === 'boolean') &&
     String(actual) === expected
   );
+}
+
+/**
+ * An event as text, every way it could show something: its JSON line (what a log shipper stores)
+ * and each of its keys and string values decoded (what a terminal shows). Searching only the JSON
+ * would miss a newline or a quote, which JSON escapes.
+ */
+export function eventTexts(event: object): string[] {
+  return [JSON.stringify(event), ...stringsIn(event)];
+}
+
+/** Whether `text` appears anywhere in the event, as stored or as shown. */
+export function eventShows(event: object, text: string): boolean {
+  return eventTexts(event).some((shown) => shown.includes(text));
 }
 
 export function* stringsIn(value: unknown): Generator<string> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BackendChoice, chooseBackend } from '../scenario/backend-choice.js';
 
 /** Where one run's proof bundle goes, and the Cucumber settings that write it. */
@@ -77,5 +77,6 @@ function indexFormatterUrl(): string {
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const file = join(here, '..', `index-formatter${ext}`);
   if (!isAbsolute(file)) throw new Error(`cannot locate the index formatter from ${here}`);
-  return `file://${file}`;
+  // pathToFileURL escapes '#', '%' and '?' that a checkout path may hold.
+  return pathToFileURL(file).href;
 }

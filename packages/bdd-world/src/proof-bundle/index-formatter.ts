@@ -48,6 +48,8 @@ interface GherkinFeature {
 }
 
 interface ScenarioRun {
+  /** The Gherkin scenario it came from (every example row of an outline shares it). */
+  scenarioId: string;
   uri: string;
   name: string;
   line: number;
@@ -69,6 +71,8 @@ class RunRecord {
   readonly scenarios: ScenarioRun[] = [];
   startedAt?: Timestamp;
   finishedAt?: Timestamp;
+  /** Cucumber's own verdict on the run (false when something outside scenarios failed too). */
+  success?: boolean;
 
   take(e: Envelope): void {
     if (e.gherkinDocument?.uri && e.gherkinDocument.feature) {
@@ -84,7 +88,10 @@ class RunRecord {
       if (run) this.scenarios.push(run);
     }
     if (e.testRunStarted) this.startedAt = e.testRunStarted.timestamp;
-    if (e.testRunFinished) this.finishedAt = e.testRunFinished.timestamp;
+    if (e.testRunFinished) {
+      this.finishedAt = e.testRunFinished.timestamp;
+      this.success = e.testRunFinished.success;
+    }
   }
 
   #start(started: NonNullable<Envelope['testCaseStarted']>): void {
@@ -92,6 +99,7 @@ class RunRecord {
     if (!pickle) return;
     const feature = this.documents.get(pickle.uri);
     this.started.set(started.id, {
+      scenarioId: pickle.astNodeIds[0] ?? '',
       uri: pickle.uri,
       name: pickle.name,
       line: feature ? pickleLine({ feature }, pickle.astNodeIds) : 0,
@@ -124,14 +132,19 @@ function renderIndex(run: RunRecord): string {
   const all = run.scenarios;
   const count = (status: string) => all.filter((s) => s.status === status).length;
   const passed = count('PASSED');
-  const failed = all.length - passed;
+  const skipped = count('SKIPPED');
+  const failed = all.length - passed - skipped;
+  // An empty run proves nothing, and Cucumber may fail a run outside any scenario (a hook).
+  const verdict =
+    all.length === 0 ? 'NOTHING RAN' : failed > 0 || run.success === false ? 'FAILED' : 'PASSED';
   const checks = all.reduce((n, s) => n + (s.evidence?.narrationChecks ?? 0), 0);
   const withNarration = all.filter((s) => (s.evidence?.narrationChecks ?? 0) > 0).length;
   const lines: string[] = [
     `# BDD proof bundle \`${process.env.VRAMSEAL_RUN_ID ?? 'unnamed run'}\``,
     '',
-    `**${failed === 0 ? 'PASSED' : 'FAILED'}**: ${plural(all.length, 'scenario')} in ` +
-      `${plural(run.documents.size, 'feature')}, ${passed} passed, ${failed} not passed.`,
+    `**${verdict}**: ${plural(all.length, 'scenario')} in ` +
+      `${plural(run.documents.size, 'feature')}, ${passed} passed, ${failed} not passed` +
+      `${skipped > 0 ? `, ${skipped} skipped` : ''}.`,
     '',
     `- Started ${isoOf(run.startedAt)}, took ${seconds(run.startedAt, run.finishedAt)} s; Node ` +
       `${process.version} on ${process.platform}-${process.arch}.`,
@@ -169,7 +182,7 @@ function renderIndex(run: RunRecord): string {
     );
     for (const s of scenarios.sort((a, b) => a.line - b.line)) lines.push(scenarioRow(s));
   }
-  const failures = all.filter((s) => s.status !== 'PASSED');
+  const failures = all.filter((s) => s.status !== 'PASSED' && s.status !== 'SKIPPED');
   if (failures.length > 0) {
     lines.push('', '## Not passed', '');
     for (const s of failures) {
@@ -197,7 +210,9 @@ function scenarioRow(s: ScenarioRun): string {
   const narration = e ? `${e.narrationEvents} / ${e.narrationChecks}` : 'none recorded';
   let audit = 'no manager log';
   if (e?.auditOk === true) audit = `verifies, ${e.auditEvents} events`;
-  else if (e?.auditOk === false) audit = `does not verify (${e.auditReason}), tampered on purpose?`;
+  else if (e?.auditOk === false && e.auditTampered) {
+    audit = `does not verify (${e.auditReason}): the scenario edited it on purpose`;
+  } else if (e?.auditOk === false) audit = `**DOES NOT VERIFY** (${e.auditReason})`;
   const links = e
     ? [`[story](${e.story})`, e.auditReport ? `[audit](${e.auditReport})` : ''].filter(Boolean)
     : [];
@@ -208,7 +223,8 @@ function scenarioRow(s: ScenarioRun): string {
 function scenariosNotRun(
   run: RunRecord,
 ): { uri: string; name: string; line: number; tags: string[] }[] {
-  const ran = new Set(run.scenarios.map((s) => `${s.uri}:${s.name}`));
+  // By the scenario's AST id: an outline's examples have names of their own (<placeholders>).
+  const ran = new Set(run.scenarios.map((s) => s.scenarioId));
   const out: { uri: string; name: string; line: number; tags: string[] }[] = [];
   for (const [uri, feature] of run.documents) {
     const scenarios = (feature.children ?? []).flatMap((c) => [
@@ -216,7 +232,7 @@ function scenariosNotRun(
       ...(c.rule?.children ?? []).map((r) => r.scenario),
     ]);
     for (const s of scenarios) {
-      if (!s || ran.has(`${uri}:${s.name}`)) continue;
+      if (!s || ran.has(s.id)) continue;
       out.push({
         uri,
         name: s.name,

@@ -13,6 +13,8 @@ export interface EvidenceSummary {
   readonly auditEvents: number;
   readonly auditOk: boolean | null;
   readonly auditReason: string | null;
+  /** A step edited or broke the log on purpose: a failing verification is then the expected one. */
+  readonly auditTampered: boolean;
   readonly story: string;
   readonly auditReport: string | null;
 }
@@ -102,6 +104,7 @@ export function writeScenarioEvidence(
     auditEvents: evidence.auditEvents,
     auditOk: evidence.audit ? evidence.audit.ok : null,
     auditReason: evidence.audit?.reason ?? null,
+    auditTampered: evidence.auditTampered,
     story,
     auditReport,
   };

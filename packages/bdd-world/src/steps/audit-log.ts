@@ -2,10 +2,19 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DataTable, Then, When } from '@cucumber/cucumber';
-import { verifyAuditLog } from '@vramseal/audit-logging';
-import { assertAuditEvent, assertAuditVerifies, countAuditEvents } from '../assertions/audit.js';
+import { type AuditRecord, verifyAuditLog } from '@vramseal/audit-logging';
+import {
+  assertAuditEvent,
+  assertAuditVerifies,
+  countAuditEvents,
+  readAuditRecords,
+} from '../assertions/audit.js';
 import { assertNarrationEvent } from '../assertions/narration.js';
+import { smallestChange } from '../tamper.js';
 import type { VramWorld } from '../world.js';
+
+/** The records on disk when an operation returned (the durability steps). */
+const recordsAtReturn = new WeakMap<VramWorld, AuditRecord[]>();
 
 // Steps on the scenario manager's own audit log (see audit.ts for the stand-alone log steps).
 
@@ -52,10 +61,34 @@ Then(
     for (const record of records) {
       const event = record.event as Record<string, unknown>;
       assert.equal(event.workerId, this.workerId, `record ${record.seq} (${record.event.type})`);
-      if (event.correlationId !== undefined) {
-        assert.equal(event.correlationId, this.correlationId, `record ${record.seq}`);
-      }
+      // Every operation of the scenario ran under its correlation id: every record must carry it.
+      assert.equal(
+        event.correlationId,
+        this.correlationId,
+        `record ${record.seq} (${record.event.type})`,
+      );
     }
+  },
+);
+
+When(
+  'shard {string} is verified and the audit log is read from disk as the call returns',
+  async function (this: VramWorld, id: string) {
+    const audit = this.need(this.managerAudit, 'audit log');
+    const shard = this.sealed(id);
+    await this.attempt(() => this.vram.verifySealed(shard));
+    // No flush, no waiting: what is on disk the moment the call has returned.
+    recordsAtReturn.set(this, readAuditRecords(audit.dir));
+  },
+);
+
+Then(
+  'the audit log read at that moment has a(n) {string} event for shard {string}',
+  function (this: VramWorld, type: string, shardId: string) {
+    this.auditChecks++;
+    assertAuditEvent(this.need(recordsAtReturn.get(this), 'audit log read at return'), type, {
+      shardId,
+    });
   },
 );
 
@@ -95,8 +128,7 @@ When(
     assert.ok(index >= 0, `no ${type} record to change`);
     const record = JSON.parse(lines[index]!);
     assert.ok(Object.hasOwn(record.event, field), `a ${type} record has no field "${field}"`);
-    const value = record.event[field];
-    record.event[field] = typeof value === 'number' ? value + 1 : `${String(value)}0`;
+    record.event[field] = smallestChange(record.event[field], field);
     lines[index] = JSON.stringify(record);
     writeFileSync(file, lines.join('\n'));
     this.tamperedSeq = record.seq;

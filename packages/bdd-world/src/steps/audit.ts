@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Then, When } from '@cucumber/cucumber';
 import { type AuditRecord, verifyAuditLog } from '@vramseal/audit-logging';
 import type { NarrationEvent } from '@vramseal/narration-core';
-import { randomBytes } from '../tamper.js';
+import { randomBytes, smallestChange } from '../tamper.js';
 import type { VramWorld } from '../world.js';
 import { sealShard } from './sealing.js';
 
@@ -60,7 +60,7 @@ When(
     const index = recordIndex(lines, type, id);
     const record = JSON.parse(lines[index]!);
     assert.equal(typeof record.event.vramBytes, 'number', `the ${type} record has no vramBytes`);
-    record.event.vramBytes += 1;
+    record.event.vramBytes = smallestChange(record.event.vramBytes, 'vramBytes');
     lines[index] = JSON.stringify(record);
     this.auditTampered = true;
     this.tamperedSeq = record.seq;

@@ -27,18 +27,22 @@ Before(function (this: VramWorld, { pickle }) {
  * rules every scenario shares (checked only when it passed, so a real failure is not masked).
  */
 After(async function (this: VramWorld, { pickle, gherkinDocument, result }) {
-  const evidence = await this.finish();
-  const bundle = (this.parameters as { proofBundle?: unknown } | undefined)?.proofBundle;
-  if (typeof bundle === 'string') {
-    const line = pickleLine(gherkinDocument, pickle.astNodeIds);
-    const summary = writeScenarioEvidence(
-      bundle,
-      evidenceFolder(pickle.uri, line, pickle.name),
-      evidence,
-    );
-    this.attach(JSON.stringify(summary), EVIDENCE_MEDIA_TYPE);
+  let evidence: ScenarioEvidence;
+  try {
+    evidence = await this.finish();
+    const bundle = (this.parameters as { proofBundle?: unknown } | undefined)?.proofBundle;
+    if (typeof bundle === 'string') {
+      const line = pickleLine(gherkinDocument, pickle.astNodeIds);
+      const folder = evidenceFolder(pickle.uri, line, pickle.name);
+      this.attach(
+        JSON.stringify(writeScenarioEvidence(bundle, folder, evidence)),
+        EVIDENCE_MEDIA_TYPE,
+      );
+    }
+  } finally {
+    // Device memory and temp folders go even when closing or writing the evidence failed.
+    this.cleanUp();
   }
-  this.cleanUp();
   if (result?.status !== Status.PASSED) return;
   const broken = sharedRuleBroken(this, evidence);
   if (broken) throw new Error(broken);
@@ -48,6 +52,10 @@ After(async function (this: VramWorld, { pickle, gherkinDocument, result }) {
 function sharedRuleBroken(world: VramWorld, evidence: ScenarioEvidence): string | undefined {
   if (evidence.narrationChecks === 0) {
     return 'this scenario asserts nothing about its narration: add a narration step (see the bdd-world README)';
+  }
+  if (evidence.narrationEvents === 0 && !world.silenceExpected) {
+    // A negative check ("has no X event") on an empty narration proves nothing.
+    return 'this scenario narrated nothing: if that is the behaviour under test, say so with "Then nothing was narrated"';
   }
   if (world.narration.unreadable.length > 0) {
     return `the narrator wrote ${world.narration.unreadable.length} line(s) that are not JSON`;

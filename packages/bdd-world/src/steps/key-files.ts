@@ -29,7 +29,7 @@ When(
       }),
     );
     // Made after all: the scenario fails on its Then, and the After hook below closes it.
-    if (outcome.ok) stateOf(this).extraManagers.push(outcome.value as VramManager);
+    if (outcome.ok) this.extraManagers.push(outcome.value as VramManager);
   },
 );
 
@@ -71,6 +71,7 @@ Given(
         narrator: this.narration.narrator,
       }),
     );
+    this.extraManagers.push(mine.secondManager);
   },
 );
 

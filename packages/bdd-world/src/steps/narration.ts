@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { type DataTable, Then } from '@cucumber/cucumber';
 import { matchStoryGolden } from '@vramseal/narration-core/testing';
@@ -62,6 +63,12 @@ Then(
     );
   },
 );
+
+Then('nothing was narrated', function (this: VramWorld) {
+  this.narrationChecks++;
+  this.silenceExpected = true;
+  assert.equal(this.narration.events.length, 0, 'events were narrated');
+});
 
 Then("every narration event carries the scenario's correlation id", function (this: VramWorld) {
   this.narrationChecks++;

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Then, When } from '@cucumber/cucumber';
-import { type AttestationStatement, verifyAttestation } from '@vramseal/vram-manager';
+import { signAttestation } from '@vramseal/seal-crypto';
+import {
+  type AttestationStatement,
+  attestationFieldsOf,
+  verifyAttestation,
+} from '@vramseal/vram-manager';
 import { fieldAt } from '../assertions/narration.js';
+import { smallestChange } from '../tamper.js';
 import type { VramWorld } from '../world.js';
 
 When('the VRAM-only policy is enforced', async function (this: VramWorld) {
@@ -72,13 +78,26 @@ When('the attested {string} is changed', function (this: VramWorld, path: string
   const holder =
     parts.length > 0 ? (fieldAt(copy, parts.join('.')) as Record<string, unknown>) : copy;
   assert.ok(holder && Object.hasOwn(holder, last), `an attestation has no field "${path}"`);
-  const value = holder[last];
-  holder[last] =
-    typeof value === 'number'
-      ? value + 1
-      : `${String(value).slice(0, -1)}${String(value).endsWith('0') ? '1' : '0'}`;
+  holder[last] = smallestChange(holder[last], path);
   attestation.statement = copy as unknown as AttestationStatement;
 });
+
+When(
+  "the attested measurement drifts and the statement is signed again with the manager's key",
+  function (this: VramWorld) {
+    // What a compromised or buggy signer could produce: a validly signed statement whose
+    // measurement differs from the seal. The verifier must compare the two, not trust the signer.
+    const attestation = this.need(this.attestation, 'attestation');
+    const drifted = structuredClone(attestation.statement);
+    const root = drifted.measuredTreeRoot;
+    drifted.measuredTreeRoot = `${root.slice(0, -1)}${root.endsWith('0') ? '1' : '0'}`;
+    const fields = attestationFieldsOf(drifted);
+    assert.ok(fields, 'the statement has the fields of a seal');
+    const key = this.need(this.attestationKey, 'attestation key');
+    drifted.signature = Buffer.from(signAttestation(key, fields)).toString('base64');
+    attestation.statement = drifted;
+  },
+);
 
 When('the attestation is presented for another nonce', function (this: VramWorld) {
   this.need(this.attestation, 'attestation').nonce = randomBytes(16).toString('hex');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Then } from '@cucumber/cucumber';
 import { containsSecret } from '@vramseal/narration-core';
-import { findPointerOrHandle } from '../assertions/narration.js';
+import { eventTexts, findPointerOrHandle } from '../assertions/narration.js';
 import type { VramWorld } from '../world.js';
 
 /**
@@ -14,7 +14,8 @@ import type { VramWorld } from '../world.js';
  */
 async function outputs(world: VramWorld): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  out.set('narration', world.narration.events.map((e) => JSON.stringify(e)).join('\n'));
+  // As stored (JSON lines) and as shown (decoded strings: JSON hides a newline or a quote).
+  out.set('narration', world.narration.events.flatMap((e) => eventTexts(e)).join('\n'));
   const audit = world.managerAudit;
   if (audit) {
     await world.auditRecords();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { SealedShard } from '@vramseal/vram-manager';
+import { smallestChange } from '../tamper.js';
 import type { VramWorld } from '../world.js';
 
 When('shard {string} is verified', async function (this: VramWorld, id: string) {
@@ -92,7 +93,7 @@ When(
   function (this: VramWorld, field: string, id: string) {
     const shard = this.sealed(id) as unknown as Record<string, unknown>;
     assert.ok(Object.hasOwn(shard, field), `a sealed shard has no field "${field}"`);
-    shard[field] = changedValue(shard[field]);
+    shard[field] = smallestChange(shard[field], field);
   },
 );
 
@@ -121,17 +122,6 @@ Then('all {int} operations succeed', function (this: VramWorld, count: number) {
   const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
   assert.equal(failed.length, 0, `${failed.length} failed; first: ${String(failed[0]?.reason)}`);
 });
-
-/** The smallest change a field's type allows: last hex digit, +1, or a character appended. */
-function changedValue(value: unknown): unknown {
-  if (typeof value === 'number') return value + 1;
-  if (typeof value === 'string' && /^[0-9a-f]+$/.test(value) && value.length >= 16) {
-    const last = value.at(-1) === '0' ? '1' : '0';
-    return value.slice(0, -1) + last;
-  }
-  if (typeof value === 'string') return `${value}x`;
-  throw new Error(`cannot change a ${typeof value} field`);
-}
 
 Then(
   'exactly shard {string} failed verification with check {string}',
