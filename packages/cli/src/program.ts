@@ -1,5 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { auditTailCommand, auditVerifyCommand } from './commands/audit.js';
+import {
+  auditKeygenCommand,
+  auditPublicKeyCommand,
+  auditTailCommand,
+  auditVerifyCommand,
+} from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { devicesCommand } from './commands/devices.js';
 import { sealCommand } from './commands/seal.js';
@@ -45,6 +50,11 @@ const keyFileOption = () =>
   new Option('--key-file <path>', `32-byte key file, mode 0600 (else the token in $${TOKEN_ENV})`);
 const auditDirOption = () =>
   new Option('--audit-dir <dir>', 'append every step to the audit log in this directory');
+const signingKeyOption = () =>
+  new Option(
+    '--signing-key <path>',
+    'Ed25519 private key (PEM, mode 0600) that signs the audit checkpoints (`vramseal audit keygen`)',
+  );
 const workerIdOption = () =>
   new Option('--worker-id <id>', 'who this is in the audit log and narration').default(
     defaultWorkerId(),
@@ -128,6 +138,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(deviceOption())
     .addOption(keyFileOption())
     .addOption(auditDirOption())
+    .addOption(signingKeyOption())
     .option(
       '--expect-sha256 <hex>',
       "the file's published SHA-256: refuse to seal other bytes (one file)",
@@ -149,6 +160,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(deviceOption())
     .addOption(keyFileOption())
     .addOption(auditDirOption())
+    .addOption(signingKeyOption())
     .option('--deep', 'also re-hash the flat SHA-256 of device memory (slower)', false)
     .addOption(workerIdOption())
     .action(async (manifest: string, options, cmd: Command) => {
@@ -170,6 +182,21 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     )
     .action((dir: string, options, cmd: Command) => {
       exitCode = auditVerifyCommand(term(cmd), dir, options);
+    });
+  wire(audit.command('keygen'))
+    .description(
+      'make an Ed25519 key pair for signing audit checkpoints: the private key (mode 0600) and its public key',
+    )
+    .argument('<path>', 'where the private key goes (PKCS#8 PEM); never overwritten')
+    .option('--public-key <path>', 'where the public key goes (SPKI PEM; default <path>.pub)')
+    .action((file: string, options: { publicKey?: string }, cmd: Command) => {
+      exitCode = auditKeygenCommand(term(cmd), file, options);
+    });
+  wire(audit.command('public-key'))
+    .description('print the public key (SPKI PEM) of a checkpoint signing key, for auditors')
+    .argument('<path>', 'the signing key (or a public key) in PEM')
+    .action((file: string, _options: unknown, cmd: Command) => {
+      exitCode = auditPublicKeyCommand(term(cmd), file);
     });
   wire(audit.command('tail'))
     .description('print the newest records of an audit log, one line each (not verified)')

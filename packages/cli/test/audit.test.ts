@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
@@ -72,6 +73,159 @@ describe('vramseal audit verify', () => {
     expect(
       runWithToken(['audit', 'verify', audit, '--no-color'], { env: { FORCE_COLOR: '1' } }).stdout,
     ).not.toContain(ESC);
+  });
+});
+
+describe('signed audit checkpoints: vramseal audit keygen, public-key, --signing-key', () => {
+  it('keygen writes the private key (0600) and its public key, never over an existing file; public-key prints the same PEM', () => {
+    const dir = tmp();
+    const r = run(['audit', 'keygen', 'k.pem'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^signing key +k\.pem \(Ed25519, mode 0600, key [0-9a-f]{16}\)/m);
+    expect(r.stdout).toContain('vramseal audit verify <dir> --public-key k.pem.pub');
+    expect(statSync(path.join(dir, 'k.pem')).mode & 0o777).toBe(0o600);
+    const pub = readFileSync(path.join(dir, 'k.pem.pub'), 'utf8');
+    expect(pub).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=]+\n-----END PUBLIC KEY-----\n$/,
+    );
+    // The private key is printed nowhere.
+    const pem = readFileSync(path.join(dir, 'k.pem'), 'utf8');
+    const body = pem.split('\n')[1]!;
+    expect(r.stdout + r.stderr).not.toContain(body);
+
+    const printed = run(['audit', 'public-key', 'k.pem'], { cwd: dir });
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toBe(pub);
+    expect(printed.stdout + printed.stderr).not.toContain(body);
+
+    const again = run(['audit', 'keygen', 'k.pem'], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(
+      'vramseal: k.pem exists already; a key is never overwritten: choose another path\n',
+    );
+    expect(readFileSync(path.join(dir, 'k.pem'), 'utf8')).toBe(pem);
+  });
+
+  it('--signing-key signs the checkpoints of seal and verify; audit verify --public-key passes on that log, fails with another key', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [100_000, 30_000]);
+    expect(run(['audit', 'keygen', 'k.pem'], { cwd: dir }).code).toBe(0);
+    const seal = runWithToken(['seal', 'm', '--audit-dir', 'audit', '--signing-key', 'k.pem'], {
+      cwd: dir,
+    });
+    expect(seal.code, seal.stderr).toBe(0);
+    expect(seal.stdout).toMatch(/^audit +audit \(checkpoints signed by key [0-9a-f]{16}\)$/m);
+    const verify = runWithToken(
+      ['verify', 'vramseal-manifest.json', '--audit-dir', 'audit', '--signing-key', 'k.pem'],
+      { cwd: dir },
+    );
+    expect(verify.code, verify.stderr).toBe(0);
+
+    // An auditor with only the public key: no token in the environment.
+    const audited = run(['audit', 'verify', 'audit', '--public-key', 'k.pem.pub'], { cwd: dir });
+    expect(audited.code, audited.stdout + audited.stderr).toBe(0);
+    expect(audited.stdout).toMatch(/^audit log audit: VALID$/m);
+    expect(audited.stdout).toMatch(/checkpoint signatures yes/);
+    const doc = JSON.parse(
+      run(['audit', 'verify', 'audit', '--public-key', 'k.pem.pub', '--json'], { cwd: dir }).stdout,
+    );
+    expect(doc).toMatchObject({ ok: true, checked: { signatures: true } });
+    expect(doc.checkpointsVerified).toBeGreaterThanOrEqual(2);
+
+    expect(run(['audit', 'keygen', 'other.pem'], { cwd: dir }).code).toBe(0);
+    const wrong = run(['audit', 'verify', 'audit', '--public-key', 'other.pem.pub'], { cwd: dir });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/^audit log audit: TAMPERED$/m);
+  });
+
+  it('without --signing-key the checkpoints are unsigned: audit verify --public-key fails on such a log (the documented limit)', () => {
+    const audit = auditedRun();
+    const dir = tmp();
+    expect(run(['audit', 'keygen', 'k.pem'], { cwd: dir }).code).toBe(0);
+    const r = run(['audit', 'verify', audit, '--public-key', path.join(dir, 'k.pem.pub')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/is not signed, but a public key was given/);
+  });
+
+  it('a log keeps one signing key: a signed log without --signing-key, an unsigned log with one, or another key is exit 2 and writes nothing', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    for (const k of ['k.pem', 'other.pem'])
+      expect(run(['audit', 'keygen', k], { cwd: dir }).code).toBe(0);
+    const seal = (...extra: string[]) => runWithToken(['seal', 'm', ...extra], { cwd: dir });
+    expect(seal('--audit-dir', 'signed', '--signing-key', 'k.pem').code).toBe(0);
+    expect(seal('--audit-dir', 'plain').code).toBe(0);
+    const before = (log: string) => readFileSync(segment(path.join(dir, log)), 'utf8');
+    const signed = before('signed');
+    const plain = before('plain');
+
+    const unsignedInSigned = seal('--audit-dir', 'signed');
+    expect(unsignedInSigned.code).toBe(2);
+    expect(unsignedInSigned.stderr).toBe(
+      'vramseal: the audit log in signed has signed checkpoints; pass --signing-key <the key that signs them>, so the log stays verifiable with its public key\n',
+    );
+    const signedInPlain = seal('--audit-dir', 'plain', '--signing-key', 'k.pem');
+    expect(signedInPlain.code).toBe(2);
+    expect(signedInPlain.stderr).toMatch(
+      /^vramseal: the audit log in plain has unsigned checkpoints, so `audit verify --public-key` could never pass on it; start a signed log in a new --audit-dir, or leave out --signing-key\n$/,
+    );
+    const otherKey = seal('--audit-dir', 'signed', '--signing-key', 'other.pem');
+    expect(otherKey.code).toBe(2);
+    expect(otherKey.stderr).toMatch(
+      /^vramseal: the audit log in signed is signed by another key than --signing-key other\.pem \(key [0-9a-f]{16}\)/,
+    );
+    expect(before('signed')).toBe(signed);
+    expect(before('plain')).toBe(plain);
+    expect(run(['audit', 'verify', 'signed', '--public-key', 'k.pem.pub'], { cwd: dir }).code).toBe(
+      0,
+    );
+  });
+
+  it('bad signing keys are exit 2 with the fix: no --audit-dir, readable by others, not Ed25519, not a key', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    expect(run(['audit', 'keygen', 'k.pem'], { cwd: dir }).code).toBe(0);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    writeFileSync(
+      path.join(dir, 'rsa.pem'),
+      rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      {
+        mode: 0o600,
+      },
+    );
+    writeFileSync(path.join(dir, 'loose.pem'), readFileSync(path.join(dir, 'k.pem')), {
+      mode: 0o644,
+    });
+    writeFileSync(path.join(dir, 'junk.pem'), 'not a key\n', { mode: 0o600 });
+    const cases: [string[], RegExp][] = [
+      [
+        ['--signing-key', 'k.pem'],
+        /^vramseal: --signing-key signs the checkpoints of an audit log, and none was asked for; give --audit-dir <dir> too\n$/,
+      ],
+      [
+        ['--audit-dir', 'a', '--signing-key', 'loose.pem'],
+        /^vramseal: --signing-key loose\.pem is readable by group or others \(mode 644\); run `chmod 600 loose\.pem`\n$/,
+      ],
+      [
+        ['--audit-dir', 'a', '--signing-key', 'rsa.pem'],
+        /^vramseal: --signing-key rsa\.pem is an rsa key; checkpoints are signed with Ed25519: make one with `vramseal audit keygen <path>`\n$/,
+      ],
+      [
+        ['--audit-dir', 'a', '--signing-key', 'junk.pem'],
+        /^vramseal: --signing-key junk\.pem is not a private key in PEM; make one with `vramseal audit keygen <path>`\n$/,
+      ],
+      [
+        ['--audit-dir', 'a', '--signing-key', 'none.pem'],
+        /^vramseal: cannot read --signing-key none\.pem \(ENOENT\); check the path/,
+      ],
+    ];
+    for (const [extra, message] of cases) {
+      const r = runWithToken(['seal', 'm', ...extra], { cwd: dir });
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stderr, extra.join(' ')).toMatch(message);
+    }
+    expect(readdirSync(dir)).not.toContain('vramseal-manifest.json');
+    expect(readdirSync(dir)).not.toContain('a');
   });
 });
 

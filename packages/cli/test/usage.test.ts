@@ -23,13 +23,18 @@ describe('vramseal: help, version and bad arguments', () => {
   it('every command has --help with its own options', () => {
     const expectations: [string[], string[]][] = [
       [['devices'], ['--backend']],
-      [['seal'], ['--device', '--key-file', '--audit-dir', '--expect-sha256', '--manifest']],
-      [['verify'], ['--deep', '--key-file', '--backend']],
+      [
+        ['seal'],
+        ['--device', '--key-file', '--audit-dir', '--signing-key', '--expect-sha256', '--manifest'],
+      ],
+      [['verify'], ['--deep', '--key-file', '--backend', '--signing-key']],
       [
         ['audit', 'verify'],
         ['--key-file', '--public-key', '--checkpoint'],
       ],
       [['audit', 'tail'], ['--lines']],
+      [['audit', 'keygen'], ['--public-key']],
+      [['audit', 'public-key'], ['<path>']],
       [['demo'], ['--shards', '--shard-mib', '--keep']],
     ];
     for (const [command, options] of expectations) {

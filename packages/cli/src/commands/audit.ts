@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CliError, EXIT_CODES, type ExitCode } from '../errors.js';
+import { generateSigningKey, publicKeyOf } from '../key/signing-key.js';
 import { TOKEN_ENV } from '../key/worker-key.js';
 import type { Terminal } from '../terminal/terminal.js';
 
@@ -90,4 +91,36 @@ export function auditTailCommand(
   const args = ['tail', dir, '--lines', String(options.lines)];
   if (term.json) args.push('--json');
   return runAuditTool(term, args);
+}
+
+/** `vramseal audit keygen <path>`: a new checkpoint signing key and its public key. */
+export function auditKeygenCommand(
+  term: Terminal,
+  file: string,
+  options: { publicKey?: string },
+): ExitCode {
+  const publicFile = options.publicKey ?? `${file}.pub`;
+  const { id, publicPem } = generateSigningKey(file, publicFile);
+  term.document({
+    ok: true,
+    signingKey: path.resolve(file),
+    publicKey: path.resolve(publicFile),
+    keyId: id,
+    publicKeyPem: publicPem,
+  });
+  term.line(`signing key  ${file} (Ed25519, mode 0600, key ${id}): pass it as --signing-key`);
+  term.line(`public key   ${publicFile}: give it to auditors for --public-key`);
+  term.line();
+  term.line('Keep the signing key apart from the worker token (off the worker where you can):');
+  term.line('whoever holds both can rewrite a log and sign it again.');
+  term.line(`Check a log: vramseal audit verify <dir> --public-key ${publicFile}`);
+  return EXIT_CODES.ok;
+}
+
+/** `vramseal audit public-key <path>`: the SPKI PEM of a signing key, on stdout. */
+export function auditPublicKeyCommand(term: Terminal, file: string): ExitCode {
+  const { id, publicPem } = publicKeyOf(file);
+  term.document({ ok: true, keyId: id, publicKeyPem: publicPem });
+  if (!term.json) term.io.stdout.write(publicPem);
+  return EXIT_CODES.ok;
 }

@@ -19,13 +19,14 @@ import { formatBytes, formatMs, formatRate, shortHex } from '../terminal/format.
 import { startProgress } from '../terminal/progress.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { narrationPrinter, TOOL } from './shared.js';
+import { auditLine, auditSettings, narrationPrinter, TOOL } from './shared.js';
 
 export interface SealCommandOptions {
   backend: BackendChoice;
   device: number | 'auto';
   keyFile?: string;
   auditDir?: string;
+  signingKey?: string;
   expectSha256?: string;
   manifest: string;
   modelRef?: string;
@@ -54,6 +55,7 @@ export async function sealCommand(
     );
   }
   const keys = workerKeys(options.keyFile, term.io.env);
+  const audit = auditSettings(options);
   const manifestFile = path.resolve(options.manifest);
   const plans = planShards(inputs, {
     ...(options.modelRef === undefined ? {} : { modelRef: options.modelRef }),
@@ -79,7 +81,7 @@ export async function sealCommand(
     backend: options.backend,
     keys,
     workerId: options.workerId,
-    ...(options.auditDir === undefined ? {} : { auditDir: options.auditDir }),
+    ...audit,
     ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
   });
   const rows: SealedRow[] = [];
@@ -130,7 +132,12 @@ export async function sealCommand(
     manifest: manifestFile,
     backend: { kind: info.kind, selectedBecause: info.selectedBecause },
     keyId: keys.seal.id,
-    ...(options.auditDir === undefined ? {} : { auditDir: path.resolve(options.auditDir) }),
+    ...(options.auditDir === undefined
+      ? {}
+      : {
+          auditDir: path.resolve(options.auditDir),
+          auditSigningKey: audit.signingKey?.id ?? null,
+        }),
     shards: rows.map((row) => ({ ...row, ms: Number(row.ms.toFixed(3)) })),
   });
   term.lines(sealTable(term, rows));
@@ -141,7 +148,8 @@ export async function sealCommand(
   term.line(
     `backend  ${info.kind}${info.kind === 'mock' ? ' (host memory standing in for VRAM; `vramseal devices` says why)' : ''}`,
   );
-  if (options.auditDir !== undefined) term.line(`audit    ${options.auditDir}`);
+  const auditText = auditLine(audit);
+  if (auditText !== undefined) term.line(auditText);
   return EXIT_CODES.ok;
 }
 

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 import type { NarrationEvent } from '@vramseal/narration-core';
+import { CliError } from '../errors.js';
+import { loadSigningKey } from '../key/signing-key.js';
+import type { SessionOptions } from '../session/session.js';
 import type { Style } from '../terminal/style.js';
 import type { Terminal } from '../terminal/terminal.js';
 
@@ -29,4 +32,31 @@ export function narrationLine(event: NarrationEvent, paint: Terminal['paint']): 
 /** --verbose: the manager's narration on stderr as it happens. */
 export function narrationPrinter(term: Terminal): (event: NarrationEvent) => void {
   return (event) => term.error(`  ${narrationLine(event, term.paintErr)}`);
+}
+
+/** --audit-dir and --signing-key of seal and verify, checked and loaded. */
+export function auditSettings(options: {
+  auditDir?: string;
+  signingKey?: string;
+}): Pick<SessionOptions, 'auditDir' | 'signingKey'> {
+  if (options.signingKey !== undefined && options.auditDir === undefined) {
+    throw new CliError(
+      'USAGE',
+      '--signing-key signs the checkpoints of an audit log, and none was asked for; give --audit-dir <dir> too',
+    );
+  }
+  return {
+    ...(options.auditDir === undefined ? {} : { auditDir: options.auditDir }),
+    ...(options.signingKey === undefined ? {} : { signingKey: loadSigningKey(options.signingKey) }),
+  };
+}
+
+/** The `audit` line of seal and verify: where the log is, and whether its checkpoints are signed. */
+export function auditLine(
+  settings: Pick<SessionOptions, 'auditDir' | 'signingKey'>,
+): string | undefined {
+  if (settings.auditDir === undefined) return undefined;
+  return settings.signingKey === undefined
+    ? `audit    ${settings.auditDir} (checkpoints not signed: no --signing-key)`
+    : `audit    ${settings.auditDir} (checkpoints signed by key ${settings.signingKey.id})`;
 }

@@ -15,13 +15,14 @@ import { type BackendChoice, Session } from '../session/session.js';
 import { formatMs } from '../terminal/format.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { narrationPrinter } from './shared.js';
+import { auditLine, auditSettings, narrationPrinter } from './shared.js';
 
 export interface VerifyCommandOptions {
   backend: BackendChoice;
   device: number | 'auto';
   keyFile?: string;
   auditDir?: string;
+  signingKey?: string;
   deep: boolean;
   workerId: string;
 }
@@ -77,11 +78,12 @@ export async function verifyCommand(
       );
     }
   });
+  const audit = auditSettings(options);
   const session = await Session.open({
     backend: options.backend,
     keys,
     workerId: options.workerId,
-    ...(options.auditDir === undefined ? {} : { auditDir: options.auditDir }),
+    ...audit,
     ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
   });
   const results: ShardResult[] = [];
@@ -110,6 +112,12 @@ export async function verifyCommand(
     backend: { kind: info.kind, selectedBecause: info.selectedBecause },
     deep: options.deep,
     keyId: keys.seal.id,
+    ...(options.auditDir === undefined
+      ? {}
+      : {
+          auditDir: path.resolve(options.auditDir),
+          auditSigningKey: audit.signingKey?.id ?? null,
+        }),
     shards: results.map((r) => ({ ...r, ms: Number(r.ms.toFixed(3)) })),
   });
   term.lines(resultTable(term, results));
@@ -135,6 +143,8 @@ export async function verifyCommand(
   for (const r of results) {
     if (r.status !== 'ok') term.line(`  ${r.shardId}: ${r.detail}`);
   }
+  const auditText = auditLine(audit);
+  if (auditText !== undefined) term.line(auditText);
   return exitCode;
 }
 

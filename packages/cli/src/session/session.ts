@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
-import { AuditLogger } from '@vramseal/audit-logging';
+import { AuditLogger, verifyCheckpoint } from '@vramseal/audit-logging';
 import { type Backend, loadBackend } from '@vramseal/cuda-ffi';
 import { createNarrator, type NarrationEvent } from '@vramseal/narration-core';
 import { DEFAULT_LEAF_SIZE, VramManager } from '@vramseal/vram-manager';
 import { CliError, codeOf, messageOf } from '../errors.js';
+import type { SigningKey } from '../key/signing-key.js';
 import type { WorkerKeys } from '../key/worker-key.js';
 
 export type BackendChoice = 'auto' | 'cuda' | 'mock';
@@ -14,6 +15,8 @@ export interface SessionOptions {
   workerId: string;
   /** Audit every step into this log directory (created if missing). */
   auditDir?: string;
+  /** Sign the audit log's checkpoints with this Ed25519 key. */
+  signingKey?: SigningKey;
   /** Receives every narration event at `narrationLevel` and above. */
   onNarration?: (event: NarrationEvent) => void;
   narrationLevel?: 'debug' | 'info';
@@ -50,6 +53,40 @@ export function openBackend(kind: BackendChoice, allowFaultInjection = false): B
 }
 
 /**
+ * A log keeps one signing key (or none): a checkpoint signed by another key, or an unsigned one
+ * in a signed log, would make `audit verify --public-key` fail on the whole log from then on.
+ * The newest checkpoint on disk tells which key the log has so far.
+ */
+function signingMismatch(
+  audit: AuditLogger,
+  dir: string,
+  signingKey: SigningKey | undefined,
+): CliError | undefined {
+  const latest = audit.latestCheckpoint();
+  if (latest === undefined) return undefined;
+  if (signingKey === undefined) {
+    return latest.sig === undefined
+      ? undefined
+      : new CliError(
+          'MISSING_KEY',
+          `the audit log in ${dir} has signed checkpoints; pass --signing-key <the key that signs them>, so the log stays verifiable with its public key`,
+        );
+  }
+  if (latest.sig === undefined) {
+    return new CliError(
+      'BAD_KEY',
+      `the audit log in ${dir} has unsigned checkpoints, so \`audit verify --public-key\` could never pass on it; start a signed log in a new --audit-dir, or leave out --signing-key`,
+    );
+  }
+  return verifyCheckpoint(latest, signingKey.key).ok
+    ? undefined
+    : new CliError(
+        'BAD_KEY',
+        `the audit log in ${dir} is signed by another key than ${signingKey.source} (key ${signingKey.id}); pass the key that signs it, or use a new --audit-dir`,
+      );
+}
+
+/**
  * What seal, verify and demo share: one backend, the audit log when asked for, narration, and a
  * VramManager per leaf size (a manager seals with one leaf size; a manifest records each seal's).
  */
@@ -75,6 +112,7 @@ export class Session {
           serviceId: options.workerId,
           key: options.keys.audit,
           durability: 'hybrid',
+          ...(options.signingKey ? { signingKey: options.signingKey.key } : {}),
         });
       } catch (error) {
         throw new CliError(
@@ -82,6 +120,11 @@ export class Session {
           `cannot open the audit log in ${options.auditDir}: ${messageOf(error)}`,
           { cause: error },
         );
+      }
+      const mixed = signingMismatch(audit, options.auditDir, options.signingKey);
+      if (mixed !== undefined) {
+        await audit.close().catch(() => {});
+        throw mixed;
       }
     }
     return new Session(options, backend, audit);
