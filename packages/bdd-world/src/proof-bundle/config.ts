@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BackendChoice, chooseBackend } from '../scenario/backend-choice.js';
@@ -41,6 +42,7 @@ export function proofBundleConfig(options: {
     ? resolve(env.VRAMSEAL_PROOF_DIR)
     : join(resolve(options.root), '.proof_bundle');
   const dir = join(base, 'bdd', runId);
+  replacePreviousBundle(dir);
   const backend = chooseBackend(env);
   return {
     runId,
@@ -56,6 +58,20 @@ export function proofBundleConfig(options: {
     worldParameters: { proofBundle: dir },
     tags: backend.kind === 'cuda' ? '' : 'not @gpu',
   };
+}
+
+/**
+ * A run id names one run: a bundle left by an earlier run of the same id is removed, so no
+ * scenario folder of that run is mistaken for this one's. Only a folder that holds a bundle's
+ * index or messages is removed; anything else there is refused.
+ */
+function replacePreviousBundle(dir: string): void {
+  if (!existsSync(dir)) return;
+  const ours = ['index.md', 'messages.ndjson'].some((name) => existsSync(join(dir, name)));
+  if (!ours && readdirSync(dir).length > 0) {
+    throw new Error(`${dir} exists and is not a proof bundle: choose another VRAMSEAL_RUN_ID`);
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** `20261128T091500Z-3f9a1c`: sorts by time, unique across machines. */
