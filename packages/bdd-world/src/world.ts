@@ -155,7 +155,8 @@ export class VramWorld extends World {
   proof?: { leafIndex: number; leafHash: Uint8Array; path: Uint8Array[] };
   lastError?: unknown;
   backend?: Backend;
-  deviceShard?: DeviceAllocation;
+  /** Device memory another process holds on the scenario's mock device (device steps). */
+  otherProcessMemory?: DeviceAllocation;
   /** Device memory and temp folders the scenario made; `cleanUp` releases them after it. */
   readonly allocations: DeviceAllocation[] = [];
   readonly tempDirs: string[] = [];

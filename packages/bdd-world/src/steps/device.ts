@@ -26,18 +26,18 @@ Given(
   function (this: VramWorld, mib: number, device: number) {
     const allocation = this.need(this.backend, 'shared backend').allocate(device, mib * MIB);
     this.allocations.push(allocation);
-    this.deviceShard = allocation;
+    this.otherProcessMemory = allocation;
   },
 );
 
 When('the other process frees its memory', function (this: VramWorld) {
-  this.need(this.deviceShard, "the other process's memory").free();
+  this.need(this.otherProcessMemory, "the other process's memory").free();
 });
 
 Then(
   "reading {int} bytes at offset {int} of the other process's memory fails with code {string}",
   function (this: VramWorld, length: number, offset: number, code: string) {
-    const allocation = this.need(this.deviceShard, "the other process's memory");
+    const allocation = this.need(this.otherProcessMemory, "the other process's memory");
     assertFailsWithCode(() => allocation.read(offset, length), code);
   },
 );
@@ -45,7 +45,7 @@ Then(
 Then(
   "writing to the other process's freed memory fails with code {string}",
   function (this: VramWorld, code: string) {
-    const allocation = this.need(this.deviceShard, "the other process's memory");
+    const allocation = this.need(this.otherProcessMemory, "the other process's memory");
     assertFailsWithCode(() => allocation.write(0, new Uint8Array(1)), code);
   },
 );
@@ -61,7 +61,7 @@ Then(
 Then(
   "the other process's memory is {string} memory and the backend is not VRAM-only",
   function (this: VramWorld, memoryType: string) {
-    const allocation = this.need(this.deviceShard, "the other process's memory");
+    const allocation = this.need(this.otherProcessMemory, "the other process's memory");
     assert.equal(allocation.attributes().memoryType, memoryType);
     assert.equal(this.need(this.backend, 'shared backend').isVramOnly(), false);
   },
