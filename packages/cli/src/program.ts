@@ -1,3 +1,5 @@
+import { containsSecret, redactSecrets } from '@vramseal/narration-core';
+import { WORKER_ID_PATTERN } from '@vramseal/vram-manager';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   auditKeygenCommand,
@@ -55,11 +57,25 @@ const signingKeyOption = () =>
     '--signing-key <path>',
     'Ed25519 private key (PEM, mode 0600) that signs the audit checkpoints (`vramseal audit keygen`)',
   );
+function workerIdArg(value: string): string {
+  if (!WORKER_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      "give 1 to 256 characters of A-Z a-z 0-9 . _ : - (a host or pod name), or leave --worker-id out to use this host's name.",
+    );
+  }
+  // The manager's own rule (narration's secret patterns), said here before anything is opened.
+  if (containsSecret(value)) {
+    throw new InvalidArgumentError(
+      "it looks like a credential (a token or key), and it would be written into every audit record; give a host or pod name, or leave --worker-id out to use this host's name.",
+    );
+  }
+  return value;
+}
+
 const workerIdOption = () =>
-  new Option('--worker-id <id>', 'who this is in the audit log and narration').default(
-    defaultWorkerId(),
-    'this host name',
-  );
+  new Option('--worker-id <id>', 'who this is in the audit log and narration')
+    .argParser(workerIdArg)
+    .default(defaultWorkerId(), 'this host name');
 
 /** The full name of a command, for messages: `vramseal audit verify`. */
 function commandPath(cmd: Command): string {
@@ -105,7 +121,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: (message, write) => {
-        const [first = '', ...more] = message
+        // Commander quotes the argument it refused: a token typed into the wrong flag stays hidden.
+        const [first = '', ...more] = redactSecrets(message)
           .trim()
           .replace(/^error: /, '')
           .replace(' is invalid. ', ' is invalid: ')

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deriveKey, verifySealSignature } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
@@ -281,6 +281,93 @@ describe('vramseal seal', () => {
       readFileSync(path.join(dir, 'vramseal-manifest.json'), 'utf8'),
     ]) {
       expect(text).not.toContain(TOKEN);
+    }
+  });
+});
+
+describe('vramseal seal: an error names the flag or input that caused it, and comes before any work', () => {
+  /** Exit 2, exactly one line on stderr (no `sealing` progress line), no manifest, no audit log. */
+  function refused(dir: string, args: string[], message: string | RegExp): void {
+    const r = runWithToken(['seal', ...args, '--audit-dir', 'audit'], { cwd: dir });
+    expect(r.code, args.join(' ')).toBe(2);
+    if (typeof message === 'string') expect(r.stderr, args.join(' ')).toBe(`${message}\n`);
+    else expect(r.stderr, args.join(' ')).toMatch(message);
+    expect(r.stderr.split('\n'), args.join(' ')).toHaveLength(2);
+    expect(r.stderr, args.join(' ')).not.toMatch(/options\.|workerId|serviceId|event field/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(path.join(dir, 'vramseal-manifest.json'))).toBe(false);
+  }
+
+  it('--device out of range names --device, the device count and `vramseal devices`; nothing is opened', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [9 * 1024 * 1024]);
+    const count = JSON.parse(run(['devices', '--json']).stdout).devices.length as number;
+    refused(
+      dir,
+      ['m', '--device', String(count)],
+      `vramseal: --device ${count} is not a device of this machine: the ${JSON.parse(run(['devices', '--json']).stdout).backend.kind} backend has ${count} device(s), ${count === 1 ? 'index 0' : `indexes 0 to ${count - 1}`}; give --device auto or one of those (\`vramseal devices\` lists them)`,
+    );
+    expect(existsSync(path.join(dir, 'audit'))).toBe(false);
+  });
+
+  it('--worker-id that is not an id, or looks like a credential, names --worker-id and never echoes the credential', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [10_000]);
+    refused(
+      dir,
+      ['m', '--worker-id', 'bad id!'],
+      "vramseal: option '--worker-id <id>' argument 'bad id!' is invalid: give 1 to 256 characters of A-Z a-z 0-9 . _ : - (a host or pod name), or leave --worker-id out to use this host's name; run `vramseal seal --help` for the usage",
+    );
+    const token = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+    refused(
+      dir,
+      ['m', '--worker-id', token],
+      "vramseal: option '--worker-id <id>' argument '[REDACTED]' is invalid: it looks like a credential (a token or key), and it would be written into every audit record; give a host or pod name, or leave --worker-id out to use this host's name; run `vramseal seal --help` for the usage",
+    );
+    expect(existsSync(path.join(dir, 'audit'))).toBe(false);
+  });
+
+  it('a model ref the manager refuses names --model-ref, or the directory it was taken from; no progress line claims an upload began', () => {
+    const dir = tmp();
+    makeModel(path.join(dir, 'm'), [9 * 1024 * 1024]);
+    refused(
+      dir,
+      ['m', '--model-ref', 'password=hunter2hunter2'],
+      'vramseal: --model-ref looks like it holds a credential (a token, key or password); it would be signed into the seal and written to the audit log and narration as given: use the model\'s name, e.g. "org/model@rev" without it',
+    );
+    refused(
+      dir,
+      ['m', '--model-ref', 'llama\u001b[2J'],
+      /^vramseal: --model-ref contains the forbidden character U\+001B at index 5 \(control, escape, bidi, zero-width or other invisible characters could forge or hide log lines\); give printable text of at most 1024 bytes, such as "meta-llama\/Llama-3-8B@main"\n$/,
+    );
+    makeModel(path.join(dir, 'n\u0001x'), [10_000]);
+    refused(
+      dir,
+      ['n\u0001x'],
+      /^vramseal: the model ref taken from the directory name of "n\\u0001x" contains the forbidden character U\+0001 at index 1 .*; rename it, or give a model ref with --model-ref <ref>\n$/,
+    );
+  });
+
+  it('a file name that makes a credential-like shard id names the file; an empty file is refused before anything is sealed', () => {
+    const dir = tmp();
+    mkdirSync(path.join(dir, 'm'));
+    writeFileSync(path.join(dir, 'm', 'AKIAIOSFODNN7EXAMPLE.bin'), 'weights');
+    refused(
+      dir,
+      ['m'],
+      'vramseal: the shard id made from the name of m/AKIAIOSFODNN7EXAMPLE.bin looks like it holds a credential (a token, key or password); it would be signed into the seal and written to the audit log and narration as given: use an opaque id without it; rename the file',
+    );
+    makeModel(path.join(dir, 'e'), [9 * 1024 * 1024]);
+    writeFileSync(path.join(dir, 'e', 'zz-empty.bin'), '');
+    refused(
+      dir,
+      ['e'],
+      'vramseal: e/zz-empty.bin is empty (0 bytes), and a shard holds at least one byte; remove it, or name other files',
+    );
+    // The shard id is the manager's to refuse, after the audit log was opened: it holds no record.
+    const audit = path.join(dir, 'audit');
+    for (const name of readdirSync(audit).filter((f) => f.startsWith('segment-'))) {
+      expect(readFileSync(path.join(audit, name), 'utf8'), name).toBe('');
     }
   });
 });

@@ -1,7 +1,9 @@
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { deriveKey, signSeal } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  fieldsOf,
   hasStack,
   type ManifestJson,
   makeKeyFile,
@@ -289,6 +291,33 @@ describe('vramseal verify', () => {
       code: 'BAD_MANIFEST',
       message: expect.stringContaining('it is not JSON'),
     });
+  });
+
+  it('--device out of range is exit 2 naming --device before any file is read; a manifest value the manager refuses names its field', () => {
+    const { dir, manifestFile } = sealed();
+    const r = runWithToken(['verify', 'm.json', '--device', '64'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^vramseal: --device 64 is not a device of this machine: the \w+ backend has \d+ device\(s\), (index 0|indexes 0 to \d+); give --device auto or one of those \(`vramseal devices` lists them\)\n$/,
+    );
+    expect(r.stdout).toBe('');
+
+    // Written by a holder of the seal key: it parses and its MAC holds, but the manager refuses it.
+    rewriteWithKey(manifestFile, (m) => {
+      for (const shard of m.shards) {
+        shard.modelRef = 'password=hunter2hunter2';
+        shard.signature = Buffer.from(signSeal(deriveKey(TOKEN, 'seal'), fieldsOf(shard))).toString(
+          'hex',
+        );
+      }
+    });
+    const refused = runWithToken(['verify', 'm.json', '--json'], { cwd: dir });
+    expect(refused.code).toBe(2);
+    const row = JSON.parse(refused.stdout).shards[0];
+    expect(row).toMatchObject({ status: 'error', code: 'INVALID_INPUT' });
+    expect(row.detail).toBe(
+      'shards[0].modelRef of manifest m.json looks like it holds a credential (a token, key or password); it would be signed into the seal and written to the audit log and narration as given: use the model\'s name, e.g. "org/model@rev" without it; seal the model again',
+    );
   });
 
   it('a missing key is exit 2 before any weight file is read', () => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT_CODES, type ExitCode } from '../errors.js';
+import { type InputOrigins, inputError, MANAGER_ORIGINS, shownName } from '../input/input-error.js';
 import { workerKeys } from '../key/worker-key.js';
 import {
   MANIFEST_FORMAT,
@@ -13,7 +14,7 @@ import {
   type UnsignedManifest,
   writeManifest,
 } from '../manifest/manifest.js';
-import { planShards } from '../model/shard-plan.js';
+import { planShards, type ShardPlan } from '../model/shard-plan.js';
 import { type BackendChoice, Session } from '../session/session.js';
 import { formatBytes, formatMs, formatRate, shortHex } from '../terminal/format.js';
 import { startProgress } from '../terminal/progress.js';
@@ -81,25 +82,32 @@ export async function sealCommand(
     backend: options.backend,
     keys,
     workerId: options.workerId,
+    device: options.device,
     ...audit,
     ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
   });
   const rows: SealedRow[] = [];
   try {
-    const manager = await session.manager();
+    const manager = await session.manager().catch((error) => {
+      throw inputError(error, MANAGER_ORIGINS);
+    });
     for (const [i, plan] of plans.entries()) {
       const progress = startProgress(term, plan.label, plan.size);
       const started = performance.now();
       try {
-        const shard = await manager.sealModel(plan.file, {
-          shardId: plan.shardId,
-          modelRef: plan.modelRef,
-          shardIndex: plan.shardIndex,
-          totalShards: plan.totalShards,
-          device: options.device,
-          ...(expected === undefined ? {} : { expectedSha256: expected }),
-          onProgress: ({ bytesDone }) => progress.update(bytesDone),
-        });
+        const shard = await manager
+          .sealModel(plan.file, {
+            shardId: plan.shardId,
+            modelRef: plan.modelRef,
+            shardIndex: plan.shardIndex,
+            totalShards: plan.totalShards,
+            device: options.device,
+            ...(expected === undefined ? {} : { expectedSha256: expected }),
+            onProgress: ({ bytesDone }) => progress.update(bytesDone),
+          })
+          .catch((error) => {
+            throw inputError(error, sealOrigins(plan));
+          });
         const json = shard.toJSON();
         rows.push({
           ...json,
@@ -151,6 +159,33 @@ export async function sealCommand(
   const auditText = auditLine(audit);
   if (auditText !== undefined) term.line(auditText);
   return EXIT_CODES.ok;
+}
+
+/** Where each argument of a seal came from on the command line, for errors about it. */
+function sealOrigins(plan: ShardPlan): InputOrigins {
+  return {
+    ...MANAGER_ORIGINS,
+    'options.device': {
+      name: '--device',
+      fix: '`vramseal devices` lists them',
+    },
+    'options.modelRef':
+      plan.modelRefFrom === '--model-ref'
+        ? { name: '--model-ref' }
+        : {
+            name: `the model ref taken from ${plan.modelRefFrom}`,
+            fix: 'rename it, or give a model ref with --model-ref <ref>',
+          },
+    'options.shardId': {
+      name: `the shard id made from the name of ${shownName(plan.label)}`,
+      fix: 'rename the file',
+    },
+    'options.expectedSha256': {
+      name: '--expect-sha256',
+    },
+    source: { name: shownName(plan.label) },
+    'source file size': { name: shownName(plan.label), fix: 'remove the empty file' },
+  };
 }
 
 /** shard, size, device, digest, tree root, time, throughput: one row per sealed file. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SealedShard, VramManager } from '@vramseal/vram-manager';
 import { CliError, codeOf, EXIT_CODES, type ExitCode, messageOf } from '../errors.js';
+import { type InputOrigins, inputError, MANAGER_ORIGINS, shownName } from '../input/input-error.js';
 import { workerKeys } from '../key/worker-key.js';
 import {
   type ManifestShard,
@@ -83,15 +84,22 @@ export async function verifyCommand(
     backend: options.backend,
     keys,
     workerId: options.workerId,
+    device: options.device,
     ...audit,
     ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
   });
   const results: ShardResult[] = [];
   const fresh = new Map<string, { shard: SealedShard; manager: VramManager }>();
   try {
-    for (const entry of manifest.shards) {
+    // The first manager is made before any file is read: an unusable --worker-id stops here.
+    const first = manifest.shards[0]!;
+    await session.manager(first.leafSize).catch((error) => {
+      throw inputError(error, verifyOrigins(manifestFile, 0, first));
+    });
+    for (const [i, entry] of manifest.shards.entries()) {
       const started = performance.now();
-      const result = await verifyShard(session, dir, entry, options, fresh);
+      const origins = verifyOrigins(manifestFile, i, entry);
+      const result = await verifyShard(session, dir, entry, options, fresh, origins);
       results.push({ ...result, ms: performance.now() - started });
     }
     await verifySets(manifest.shards, results, fresh);
@@ -154,6 +162,7 @@ async function verifyShard(
   entry: ManifestShard,
   options: VerifyCommandOptions,
   fresh: Map<string, { shard: SealedShard; manager: VramManager }>,
+  origins: InputOrigins,
 ): Promise<Omit<ShardResult, 'ms'>> {
   const file = path.resolve(dir, entry.file);
   const base = { shardId: entry.shardId, file: entry.file };
@@ -213,7 +222,7 @@ async function verifyShard(
         code,
       );
     }
-    return failed(messageOf(error), code);
+    return failed(messageOf(inputError(error, origins)), code);
   }
   fresh.set(entry.shardId, { shard, manager });
   if (shard.treeRoot !== entry.treeRoot || shard.leafSize !== entry.leafSize) {
@@ -236,6 +245,28 @@ async function verifyShard(
     return failed(messageOf(error), code);
   }
   return { ...base, status: 'ok', check: null, detail: null, code: null };
+}
+
+/** Where each argument of a re-seal came from: the manifest's entry, or a flag. */
+function verifyOrigins(manifestFile: string, i: number, entry: ManifestShard): InputOrigins {
+  const field = (name: string) => ({
+    name: `shards[${i}].${name} of manifest ${manifestFile}`,
+    fix: 'seal the model again',
+  });
+  return {
+    ...MANAGER_ORIGINS,
+    'options.device': {
+      name: '--device',
+      fix: '`vramseal devices` lists them',
+    },
+    'options.shardId': field('shardId'),
+    'options.modelRef': field('modelRef'),
+    'options.shardIndex': field('shardIndex'),
+    'options.totalShards': field('totalShards'),
+    'options.expectedSha256': field('digest'),
+    leafSize: field('leafSize'),
+    source: { name: shownName(entry.file) },
+  };
 }
 
 /**

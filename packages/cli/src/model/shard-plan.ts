@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, codeOf, messageOf } from '../errors.js';
+import { shownName } from '../input/input-error.js';
 
 /** One file to seal, and where it sits in its model. */
 export interface ShardPlan {
@@ -11,6 +12,8 @@ export interface ShardPlan {
   size: number;
   shardId: string;
   modelRef: string;
+  /** Where the model ref came from, for messages: `--model-ref`, or the name it was taken from. */
+  modelRefFrom: string;
   shardIndex: number;
   totalShards: number;
 }
@@ -40,6 +43,17 @@ function statOf(file: string) {
   }
 }
 
+/** A shard holds at least one byte (the manager refuses an empty one): said before any work. */
+function notEmpty(file: string, size: number): number {
+  if (size === 0) {
+    throw new CliError(
+      'UNREADABLE_INPUT',
+      `${file} is empty (0 bytes), and a shard holds at least one byte; remove it, or name other files`,
+    );
+  }
+  return size;
+}
+
 /**
  * The shards to seal: a file is a model of one shard; a directory is one model whose weight files
  * (its regular files, hidden ones and `exclude` left out, by name) form a shard set, index i of n.
@@ -59,9 +73,10 @@ export function planShards(
       plans.push({
         file: path.resolve(input),
         label: input,
-        size: stat.size,
+        size: notEmpty(input, stat.size),
         shardId: toShardId(stem(input)),
         modelRef: options.modelRef ?? name,
+        modelRefFrom: options.modelRef === undefined ? `the file name of ${input}` : '--model-ref',
         shardIndex: 0,
         totalShards: 1,
       });
@@ -111,9 +126,11 @@ function planDirectory(dir: string, exclude: Set<string>, modelRef?: string): Sh
   return files.map(({ file, stat }, index) => ({
     file: path.resolve(file),
     label: file,
-    size: stat.size,
+    size: notEmpty(file, stat.size),
     shardId: toShardId(`${model}-${stem(file)}`),
     modelRef: modelRef ?? model,
+    modelRefFrom:
+      modelRef === undefined ? `the directory name of ${shownName(dir)}` : '--model-ref',
     shardIndex: index,
     totalShards: files.length,
   }));

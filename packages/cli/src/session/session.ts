@@ -13,6 +13,8 @@ export interface SessionOptions {
   backend: BackendChoice;
   keys: WorkerKeys;
   workerId: string;
+  /** The --device the command will seal on: checked against the backend before anything opens. */
+  device?: number | 'auto';
   /** Audit every step into this log directory (created if missing). */
   auditDir?: string;
   /** Sign the audit log's checkpoints with this Ed25519 key. */
@@ -50,6 +52,18 @@ export function openBackend(kind: BackendChoice, allowFaultInjection = false): B
       { cause: error },
     );
   }
+}
+
+/** --device against the devices the backend has, said in the command line's words. */
+function checkDevice(backend: Backend, device: number | 'auto' | undefined): void {
+  if (typeof device !== 'number') return;
+  const count = backend.deviceCount();
+  if (device < count) return;
+  const range = count === 1 ? 'index 0' : `indexes 0 to ${count - 1}`;
+  throw new CliError(
+    'USAGE',
+    `--device ${device} is not a device of this machine: the ${backend.kind} backend has ${count} device(s), ${range}; give --device auto or one of those (\`vramseal devices\` lists them)`,
+  );
 }
 
 /**
@@ -104,6 +118,7 @@ export class Session {
 
   static async open(options: SessionOptions): Promise<Session> {
     const backend = openBackend(options.backend, options.allowFaultInjection);
+    checkDevice(backend, options.device);
     let audit: AuditLogger | undefined;
     if (options.auditDir !== undefined) {
       try {
