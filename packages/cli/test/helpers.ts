@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ export interface Run {
  */
 export function run(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Run {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -37,7 +37,7 @@ export function run(
     cwd: options.cwd ?? process.cwd(),
     env: { ...env, ...options.env },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: options.timeoutMs ?? 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -45,7 +45,7 @@ export function run(
 /** Runs with the test token in VRAMSEAL_WORKER_TOKEN. */
 export function runWithToken(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Run {
   return run(args, { ...options, env: { VRAMSEAL_WORKER_TOKEN: TOKEN, ...options.env } });
 }
@@ -172,4 +172,14 @@ export function manifestMacOf(manifest: ManifestJson, secret: string | Uint8Arra
   return createHmac('sha256', derivedKeyBytes(secret, 'seal'))
     .update(Buffer.concat(parts))
     .digest('hex');
+}
+
+/**
+ * Puts a FIFO where `file` was. Anything that opens it for reading blocks until a writer comes,
+ * which in these tests is never: a command that returns promptly did not open it. Unlike a file
+ * mode, this holds for root too.
+ */
+export function replaceWithFifo(file: string): void {
+  rmSync(file, { force: true });
+  execFileSync('mkfifo', [file]);
 }

@@ -4,11 +4,14 @@ import path from 'node:path';
 import { deriveKey, verifySealSignature } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  derivedKeyBytes,
   fieldsOf,
   hasStack,
   makeKeyFile,
   makeModel,
   manifestMacOf,
+  type Run,
+  replaceWithFifo,
   run,
   runWithToken,
   TOKEN,
@@ -191,20 +194,24 @@ describe('vramseal seal', () => {
     expect(weak.stderr).not.toContain('abcabc');
   });
 
-  it('unreadable inputs are exit 2 and write no manifest: a missing file, an empty directory, a FIFO, a missing key file', () => {
+  it('unreadable inputs are exit 2 and write no manifest: a missing file, an empty directory, a device, a FIFO, a missing key file', () => {
     const dir = tmp();
     mkdirSync(path.join(dir, 'empty'));
+    writeFileSync(path.join(dir, 'pipe.bin'), '');
+    replaceWithFifo(path.join(dir, 'pipe.bin'));
     const cases: [string[], RegExp][] = [
       [['seal', 'missing.bin'], /^vramseal: cannot read missing\.bin \(ENOENT\); check the path/],
       [['seal', 'empty'], /^vramseal: empty holds no files to seal/],
       [['seal', '/dev/null'], /^vramseal: \/dev\/null is neither a regular file nor a directory/],
+      // Refused by its type, never opened (opening would block until the run timed out).
+      [['seal', 'pipe.bin'], /^vramseal: pipe\.bin is neither a regular file nor a directory/],
       [
         ['seal', 'empty', '--key-file', 'no.key'],
         /^vramseal: cannot read key file no\.key \(ENOENT\)/,
       ],
     ];
     for (const [args, message] of cases) {
-      const r = runWithToken(args, { cwd: dir });
+      const r = runWithToken(args, { cwd: dir, timeoutMs: 20_000 });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(hasStack(r.stderr)).toBe(false);
@@ -267,20 +274,95 @@ describe('vramseal seal', () => {
     expect(r.stdout).not.toContain('\u001b[');
   });
 
-  it('the token never reaches the output, also with --json --verbose (narration on stderr)', () => {
+  it('neither the token nor the key material nor the derived seal and audit keys reach any output, manifest or audit file', () => {
     const dir = tmp();
-    makeModel(path.join(dir, 'm'), [50_000]);
-    const r = runWithToken(['seal', 'm', '--json', '--verbose', '--audit-dir', 'audit'], {
-      cwd: dir,
-    });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/info +seal +Sealed shard m-weights-0/);
-    for (const text of [
-      r.stdout,
-      r.stderr,
-      readFileSync(path.join(dir, 'vramseal-manifest.json'), 'utf8'),
-    ]) {
-      expect(text).not.toContain(TOKEN);
+    makeModel(path.join(dir, 'm'), [50_000, 20_000]);
+    const { file: keyFile, hex } = makeKeyFile(dir);
+    const outputs: string[] = [];
+    const keep = (r: Run) => {
+      expect(r.code, r.stderr).toBe(0);
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+    // The token: seal and verify, text and --json, narration on stderr (--verbose).
+    const tokenRun = keep(
+      runWithToken(['seal', 'm', '--json', '--verbose', '--audit-dir', 'audit'], { cwd: dir }),
+    );
+    expect(tokenRun.stderr).toMatch(/info +seal +Sealed shard m-weights-0/);
+    keep(runWithToken(['seal', 'm', '--verbose', '--audit-dir', 'audit'], { cwd: dir }));
+    for (const extra of [['--json', '--verbose'], ['--verbose']]) {
+      keep(
+        runWithToken(['verify', 'vramseal-manifest.json', '--audit-dir', 'audit', ...extra], {
+          cwd: dir,
+        }),
+      );
+    }
+    keep(runWithToken(['audit', 'verify', 'audit'], { cwd: dir }));
+    // A key file: its 32 bytes of material, and the keys derived from them.
+    const manifest = ['--manifest', 'k.json'];
+    keep(
+      run(
+        [
+          'seal',
+          'm',
+          '--json',
+          '--verbose',
+          '--key-file',
+          keyFile,
+          '--audit-dir',
+          'audit-k',
+          ...manifest,
+        ],
+        { cwd: dir },
+      ),
+    );
+    keep(
+      run(['verify', 'k.json', '--verbose', '--key-file', keyFile, '--audit-dir', 'audit-k'], {
+        cwd: dir,
+      }),
+    );
+    keep(run(['audit', 'verify', 'audit-k', '--key-file', keyFile], { cwd: dir }));
+
+    const files = ['vramseal-manifest.json', 'k.json']
+      .map((f) => path.join(dir, f))
+      .concat(
+        ['audit', 'audit-k'].flatMap((d) =>
+          readdirSync(path.join(dir, d)).map((f) => path.join(dir, d, f)),
+        ),
+      );
+    expect(files.length).toBeGreaterThan(4);
+    const texts = [...outputs, ...files.map((f) => readFileSync(f, 'utf8'))];
+
+    const material = Buffer.from(hex, 'hex');
+    const secrets: [string, Buffer][] = [
+      ['token', Buffer.from(TOKEN)],
+      ['key file material', material],
+    ];
+    for (const [source, secret] of [
+      ['token', TOKEN],
+      ['key file', material],
+    ] as const) {
+      for (const purpose of ['seal', 'audit'] as const) {
+        const key = derivedKeyBytes(secret, purpose);
+        // The needle is the real key: its id (first 8 bytes of SHA-256 of the key) is deriveKey's.
+        expect(createHash('sha256').update(key).digest('hex').slice(0, 16)).toBe(
+          deriveKey(secret, purpose).id,
+        );
+        secrets.push([`${purpose} key from the ${source}`, key]);
+      }
+    }
+    for (const [name, bytes] of secrets) {
+      const needles = [
+        bytes.toString('hex'),
+        bytes.toString('hex').toUpperCase(),
+        bytes.toString('base64'),
+        bytes.toString('base64url'),
+      ];
+      if (name === 'token') needles.push(TOKEN);
+      for (const text of texts) {
+        for (const needle of needles)
+          expect(text.includes(needle), `${name} (${needle.slice(0, 6)}…)`).toBe(false);
+      }
     }
   });
 });

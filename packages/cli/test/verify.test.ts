@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deriveKey, signSeal } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   makeKeyFile,
   makeModel,
   manifestMacOf,
+  replaceWithFifo,
   run,
   runWithToken,
   TOKEN,
@@ -137,10 +138,29 @@ describe('vramseal verify', () => {
     expect(missing.stdout).toContain('cannot read m/weights-0.bin (ENOENT)');
     expect(hasStack(missing.stdout + missing.stderr)).toBe(false);
 
-    if (process.getuid?.() !== 0) {
-      chmodSync(other.files[1]!, 0);
-      expect(runWithToken(['verify', 'm.json'], { cwd: other.dir }).code).toBe(2);
-    }
+    // Unreadable as root too (no file mode involved): a directory where a weight file was, and a
+    // FIFO (refused by its type, never opened: opening it would block, and the run would time out).
+    rmSync(other.files[1]!);
+    mkdirSync(other.files[1]!);
+    replaceWithFifo(other.files[2]!);
+    const unreadable = runWithToken(['verify', 'm.json', '--json'], {
+      cwd: other.dir,
+      timeoutMs: 20_000,
+    });
+    expect(unreadable.code).toBe(2);
+    expect(JSON.parse(unreadable.stdout).shards).toMatchObject([
+      { status: 'error', code: 'UNREADABLE_INPUT', detail: expect.stringContaining('ENOENT') },
+      {
+        status: 'error',
+        code: 'UNREADABLE_INPUT',
+        detail: 'm/weights-1.bin is not a regular file',
+      },
+      {
+        status: 'error',
+        code: 'UNREADABLE_INPUT',
+        detail: 'm/weights-2.bin is not a regular file',
+      },
+    ]);
   });
 
   it('a proven mismatch outranks an unreadable file: exit 1', () => {
@@ -320,10 +340,14 @@ describe('vramseal verify', () => {
     );
   });
 
-  it('a missing key is exit 2 before any weight file is read', () => {
-    const { dir } = sealed();
-    const r = run(['verify', 'm.json'], { cwd: dir });
+  it('a missing key is exit 2 before any weight file is opened (each one is a FIFO that would block)', () => {
+    const { dir, files } = sealed();
+    for (const file of files) replaceWithFifo(file);
+    const r = run(['verify', 'm.json'], { cwd: dir, timeoutMs: 20_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^vramseal: no seal key was given: pass --key-file/);
+    expect(r.stderr).toBe(
+      'vramseal: no seal key was given: pass --key-file <path> (a 32-byte key, mode 0600) or set VRAMSEAL_WORKER_TOKEN to the worker token\n',
+    );
+    expect(r.stdout).toBe('');
   });
 });
