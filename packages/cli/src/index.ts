@@ -10,7 +10,6 @@ export {
   parseManifest,
   readManifest,
   type SealManifest,
-  sealFieldsOf,
   signatureValid,
 } from './manifest/manifest.js';
 export { main } from './program.js';

@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
   verifySealSignature,
 } from '@vramseal/seal-crypto';
-import type { SealedShardJSON } from '@vramseal/vram-manager';
+import { type SealedShardJSON, sealFieldsOf } from '@vramseal/vram-manager';
 import { CliError, codeOf } from '../errors.js';
 
 /** `format` of every manifest `vramseal seal` writes. */
@@ -47,31 +47,30 @@ export interface SealManifest {
 /** A manifest before its MAC is computed. */
 export type UnsignedManifest = Omit<SealManifest, 'mac'>;
 
-/** seal-crypto's seal fields of a shard: the same mapping the manager signs with. */
-export function sealFieldsOf(shard: SealedShardJSON): SealFields {
-  return {
-    keyId: shard.keyId,
-    shardId: shard.shardId,
-    device: shard.gpuDevice,
-    byteLength: shard.vramBytes,
-    digest: Buffer.from(shard.digest, 'hex'),
-    treeRoot: Buffer.from(shard.treeRoot, 'hex'),
-    leafSize: shard.leafSize,
-    sealedAt: shard.sealedAt,
-    modelRef: shard.modelRef,
-    shardIndex: shard.shardIndex,
-    totalShards: shard.totalShards,
-  };
+/**
+ * seal-crypto's seal fields of a shard, by vram-manager's own `sealFieldsOf`: the mapping the
+ * manager signs with, so a manifest cannot drift from it. Every entry `parseManifest` accepts and
+ * every `SealedShard` maps; anything else is a BAD_MANIFEST rather than a seal that cannot match.
+ */
+function fieldsOf(shard: SealedShardJSON): SealFields {
+  const fields = sealFieldsOf(shard as unknown as Record<string, unknown>);
+  if (fields === undefined) {
+    throw new CliError(
+      'BAD_MANIFEST',
+      `shard ${JSON.stringify(shard.shardId)} has fields no seal can hold; pass a manifest written by \`vramseal seal\`, unedited`,
+    );
+  }
+  return fields;
 }
 
 /** The signature `VramManager` made for this seal (HMAC with the seal key), as hex. */
 export function signShard(key: SecretKey, shard: SealedShardJSON): string {
-  return Buffer.from(signSeal(key, sealFieldsOf(shard))).toString('hex');
+  return Buffer.from(signSeal(key, fieldsOf(shard))).toString('hex');
 }
 
 /** True when the manifest entry's signature is the seal key's signature of its fields. */
 export function signatureValid(key: SecretKey, shard: ManifestShard): boolean {
-  return verifySealSignature(key, sealFieldsOf(shard), Buffer.from(shard.signature, 'hex'));
+  return verifySealSignature(key, fieldsOf(shard), Buffer.from(shard.signature, 'hex'));
 }
 
 const u16 = (n: number) => {
@@ -107,7 +106,7 @@ export function encodeManifestPayload(manifest: UnsignedManifest): Uint8Array {
   for (const shard of manifest.shards) {
     parts.push(
       text(shard.file),
-      lengthPrefixed(encodeSealPayload(sealFieldsOf(shard))),
+      lengthPrefixed(encodeSealPayload(fieldsOf(shard))),
       Buffer.from(shard.signature, 'hex'),
     );
   }
