@@ -19,6 +19,7 @@ describe('vramseal demo', () => {
     );
     expect(out).toContain('a new seal meanwhile: refused with MANAGER_STOPPED');
     expect(out).toMatch(/^audit log .*\/audit: VALID$/m);
+    expect(out).toMatch(/checked: +record MACs yes, checkpoint signatures yes/);
     expect(out).toMatch(/ critical +seal_verification_failed +/);
     expect(out).toMatch(/ critical +vram_manager_reset +/);
     expect(out).toMatch(/^audit log .*\/audit-edited: TAMPERED$/m);
@@ -51,6 +52,7 @@ describe('vramseal demo', () => {
       expect(doc.audit).toMatchObject({
         ok: true,
         macsChecked: true,
+        signaturesChecked: true,
         editedCopy: { ok: false, reason: 'mac_mismatch' },
       });
       expect(doc.audit.editedCopy.firstBadSeq).toBe(doc.audit.editedCopy.editedSeq);

@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync, randomInt } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomFillSync, randomInt } from 'node:crypto';
 import {
   cpSync,
   mkdirSync,
@@ -15,6 +15,7 @@ import { verifyAuditLog } from '@vramseal/audit-logging';
 import type { NarrationEvent } from '@vramseal/narration-core';
 import type { SealedShard, VramManager } from '@vramseal/vram-manager';
 import { codeOf, EXIT_CODES, type ExitCode, messageOf } from '../errors.js';
+import { signingKeyFrom } from '../key/signing-key.js';
 import { TOKEN_ENV, workerKeys } from '../key/worker-key.js';
 import { signShard } from '../manifest/manifest.js';
 import { type BackendChoice, Session } from '../session/session.js';
@@ -60,6 +61,13 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
   const token = randomBytes(32).toString('hex');
   const toolEnv = { ...term.io.env, [TOKEN_ENV]: token };
   const keys = workerKeys(undefined, { [TOKEN_ENV]: token });
+  // Checkpoints are signed with a throwaway Ed25519 key, as `vramseal audit keygen` makes one: an
+  // auditor checks them with the public half alone.
+  const signing = signingKeyFrom(
+    generateKeyPairSync('ed25519').privateKey,
+    'a throwaway key of this demo',
+  );
+  const publicKeyFile = path.join(root, 'audit-signing.pub');
   const story: NarrationEvent[] = [];
   const claims: Claim[] = [];
   const claim = (text: string, ok: boolean) => claims.push({ claim: text, ok });
@@ -76,6 +84,7 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
       keys,
       workerId: WORKER_ID,
       auditDir,
+      signingKey: signing,
       onNarration: (event) => story.push(event),
       narrationLevel: 'info',
       allowFaultInjection: true,
@@ -218,13 +227,23 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
     }
 
     step(6, 'Audit log: verify it, read it, and catch an edited copy');
-    const report = await verifyAuditLog(auditDir, { key: keys.audit });
+    writeFileSync(publicKeyFile, signing.publicPem, { mode: 0o644 });
+    const report = await verifyAuditLog(auditDir, {
+      key: keys.audit,
+      publicKey: signing.publicPem,
+    });
     const types = recordTypes(auditDir);
     const critical = ['seal_verification_failed', 'vram_manager_reset'].every((type) =>
       types.includes(type),
     );
-    term.line(paint('dim', `$ vramseal audit verify ${auditDir}`));
-    if (!term.json) runAuditTool(term, ['verify', auditDir, '--key-env', TOKEN_ENV], toolEnv);
+    term.line(paint('dim', `$ vramseal audit verify ${auditDir} --public-key ${publicKeyFile}`));
+    if (!term.json) {
+      runAuditTool(
+        term,
+        ['verify', auditDir, '--key-env', TOKEN_ENV, '--public-key', publicKeyFile],
+        toolEnv,
+      );
+    }
     // From just before the failure to the end: the failure, the reset, the re-seal, the close.
     const tailLines = String(
       Math.max(1, types.length - types.indexOf('seal_verification_failed') + 1),
@@ -232,8 +251,8 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
     term.line(paint('dim', `$ vramseal audit tail -n ${tailLines} ${auditDir}`));
     if (!term.json) runAuditTool(term, ['tail', auditDir, '--lines', tailLines], toolEnv);
     claim(
-      `the audit log verifies with its key (${report.events} events, the failure and the reset among them)`,
-      report.ok && report.checked.macs && critical,
+      `the audit log verifies with its key and its checkpoints' signatures (${report.events} events, the failure and the reset among them)`,
+      report.ok && report.checked.macs && report.checked.signatures && critical,
     );
 
     const copy = path.join(root, 'audit-edited');
@@ -279,6 +298,7 @@ export async function demoCommand(term: Terminal, options: DemoOptions): Promise
         ok: report.ok,
         events: report.events,
         macsChecked: report.checked.macs,
+        signaturesChecked: report.checked.signatures,
         editedCopy: {
           ok: edited.ok,
           reason: edited.reason,

@@ -35,6 +35,11 @@ function idOf(key: KeyObject): string {
   return createHash('sha256').update(Buffer.from(raw, 'base64url')).digest('hex').slice(0, 16);
 }
 
+/** A signing key held in memory (the demo's throwaway key), described like a loaded one. */
+export function signingKeyFrom(key: KeyObject, source: string): SigningKey {
+  return { key, publicPem: publicPemOf(key), id: idOf(key), source };
+}
+
 /**
  * Reads `--signing-key`: an Ed25519 private key as PKCS#8 PEM (`vramseal audit keygen`, or
  * `openssl genpkey -algorithm ed25519`), a regular file of mode 0600, not a symbolic link. Errors
