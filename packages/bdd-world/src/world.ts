@@ -274,7 +274,7 @@ export class VramWorld extends World {
 
   /** The error of the last attempt, which must have failed with a VramError. */
   vramError(): VramError {
-    const outcome = this.need(this.outcome, 'attempted operation');
+    const outcome = this.lastOutcome();
     if (outcome.ok)
       throw new Error('the operation succeeded, but the scenario expected it to fail');
     if (!(outcome.error instanceof VramError)) {
@@ -401,6 +401,28 @@ export class VramWorld extends World {
   need<T>(value: T | undefined, what: string): T {
     if (value === undefined) throw new Error(`no ${what} yet: a Given step must set it up first`);
     return value;
+  }
+
+  /**
+   * The outcome (or concurrent outcomes) of the last When step. Each When step forgets the one
+   * before (a BeforeStep hook), so a Then always reads the action just before it.
+   */
+  lastOutcome(): Outcome {
+    if (this.outcome === undefined) {
+      throw new Error(
+        'the last When step attempted no operation: put the attempt right before this Then',
+      );
+    }
+    return this.outcome;
+  }
+
+  lastSettled(): PromiseSettledResult<unknown>[] {
+    if (this.settled === undefined) {
+      throw new Error(
+        'the last When step ran no concurrent operations: put them right before this Then',
+      );
+    }
+    return this.settled;
   }
 }
 

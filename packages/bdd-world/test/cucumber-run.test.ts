@@ -147,6 +147,12 @@ describe('a Cucumber run with the proof bundle', () => {
     expect(index).not.toContain('## Not passed');
   });
 
+  it('fails a Then that would read the outcome of an earlier action, not the last one', async () => {
+    const { code, stdout } = await cucumberRun('stale-outcome.feature', 'run-stale');
+    expect(code).toBe(1);
+    expect(stdout).toContain('the last When step attempted no operation');
+  });
+
   it('refuses a run id that could name another folder', async () => {
     const { code, stdout } = await cucumberRun('proof.feature', '../escape');
     expect(code).not.toBe(0);

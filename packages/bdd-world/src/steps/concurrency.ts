@@ -49,7 +49,7 @@ When(
 Then(
   'the {int} verifications pass and the shard is freed afterwards',
   function (this: VramWorld, times: number) {
-    const settled = this.need(this.settled, 'concurrent operations');
+    const settled = this.lastSettled();
     const rejected = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     assert.equal(rejected.length, 0, `failed: ${rejected.map((r) => String(r.reason)).join('; ')}`);
     const order = this.need(finishedOrder.get(this), 'finish order');

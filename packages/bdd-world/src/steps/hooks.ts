@@ -1,4 +1,4 @@
-import { After, Before, Status } from '@cucumber/cucumber';
+import { After, Before, BeforeStep, Status } from '@cucumber/cucumber';
 import {
   EVIDENCE_MEDIA_TYPE,
   evidenceFolder,
@@ -19,6 +19,15 @@ Before({ tags: '@gpu' }, function (this: VramWorld) {
 
 Before(function (this: VramWorld, { pickle }) {
   this.featureUri = pickle.uri;
+});
+
+// An outcome belongs to the action that produced it: each When step (an action) forgets the last
+// one, so a Then can never read the result of an earlier action by mistake.
+BeforeStep(function (this: VramWorld, { pickleStep }) {
+  if (String(pickleStep.type) === 'Action') {
+    this.outcome = undefined;
+    this.settled = undefined;
+  }
 });
 
 /**

@@ -184,7 +184,7 @@ When('the worker starts with the key file', async function (this: VramWorld) {
 
 Then("the worker runs with the key file's seal key", function (this: VramWorld) {
   const file = this.need(stateOf(this).keyFile, 'key file');
-  const outcome = this.need(this.outcome, 'worker start');
+  const outcome = this.lastOutcome();
   if (!outcome.ok) throw new Error('the worker did not start', { cause: outcome.error });
   assert.equal(this.vram.keyId, loadKeyFile(file, 'seal').id);
 });
@@ -192,7 +192,7 @@ Then("the worker runs with the key file's seal key", function (this: VramWorld) 
 Then(
   'the worker does not start, failing with code {string}',
   function (this: VramWorld, code: string) {
-    const outcome = this.need(this.outcome, 'worker start');
+    const outcome = this.lastOutcome();
     assert.equal(outcome.ok, false, 'the worker started');
     const error = (outcome as { error: unknown }).error as Error & { code?: string };
     assert.equal(error.code, code, error.message);
@@ -201,7 +201,7 @@ Then(
 );
 
 Then("the error does not show the key file's contents", function (this: VramWorld) {
-  const outcome = this.need(this.outcome, 'worker start');
+  const outcome = this.lastOutcome();
   assert.equal(outcome.ok, false, 'the worker started');
   const error = (outcome as { error: unknown }).error;
   const file = this.need(stateOf(this).keyFile, 'key file');

@@ -8,7 +8,7 @@ import { decodeEscapes } from './manager-setup.js';
 const MiB = 1024 * 1024;
 
 Then('the operation succeeds', function (this: VramWorld) {
-  const outcome = this.need(this.outcome, 'attempted operation');
+  const outcome = this.lastOutcome();
   if (!outcome.ok)
     throw new Error(`the operation failed: ${String(outcome.error)}`, { cause: outcome.error });
 });
@@ -159,7 +159,7 @@ Then('shard {string} is not resident', function (this: VramWorld, id: string) {
 Then(
   '{int} of the seals succeed and the rest fail with code {string}',
   function (this: VramWorld, ok: number, code: string) {
-    const settled = this.need(this.settled, 'concurrent seals');
+    const settled = this.lastSettled();
     const succeeded = settled.filter((r) => r.status === 'fulfilled').length;
     assert.equal(succeeded, ok, `${succeeded} seals succeeded`);
     for (const r of settled) {

@@ -106,7 +106,7 @@ When(
 );
 
 Then('the verification passes', function (this: VramWorld) {
-  const outcome = this.need(this.outcome, 'verification');
+  const outcome = this.lastOutcome();
   if (!outcome.ok) throw new Error('the verification failed', { cause: outcome.error });
 });
 
@@ -117,7 +117,7 @@ Then('the verification fails with check {string}', function (this: VramWorld, ch
 });
 
 Then('all {int} operations succeed', function (this: VramWorld, count: number) {
-  const settled = this.need(this.settled, 'concurrent operations');
+  const settled = this.lastSettled();
   assert.equal(settled.length, count);
   const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
   assert.equal(failed.length, 0, `${failed.length} failed; first: ${String(failed[0]?.reason)}`);
@@ -126,7 +126,7 @@ Then('all {int} operations succeed', function (this: VramWorld, count: number) {
 Then(
   'exactly shard {string} failed verification with check {string}',
   function (this: VramWorld, id: string, check: string) {
-    const settled = this.need(this.settled, 'concurrent verifications');
+    const settled = this.lastSettled();
     const shards = [...this.shards.keys()];
     const failed = settled
       .map((result, i) => ({ result, id: shards[i] }))
