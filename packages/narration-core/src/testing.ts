@@ -1,2 +1,7 @@
-export { captureNarration, type NarrationCapture } from './capture/capture.js';
+export {
+  captureNarration,
+  fieldAt,
+  type NarrationCapture,
+  stringsIn,
+} from './capture/capture.js';
 export { matchStoryGolden, storySnapshot } from './story/snapshot.js';

@@ -5,7 +5,7 @@ import {
   newCorrelationId,
   withCorrelation,
 } from '@vramseal/narration-core';
-import { captureNarration } from '@vramseal/narration-core/testing';
+import { captureNarration, fieldAt, stringsIn } from '@vramseal/narration-core/testing';
 import { describe, expect, it } from 'vitest';
 import { basicFields, THIS_PACKAGE } from './helpers.js';
 
@@ -157,5 +157,34 @@ describe('assertions', () => {
     }
     expect(message).toMatch(/known secret \(11 chars\)/);
     expect(message).not.toContain('s3cr3tvalue');
+  });
+});
+
+describe('fieldAt and stringsIn (exported for assertions of your own)', () => {
+  const event = {
+    action: 'seal',
+    'context.raw': 1,
+    context: { bytes: 42, nested: { note: 'a\nb' } },
+  };
+
+  it('fieldAt reads a top-level field, a dotted path, and says undefined for a missing part', () => {
+    expect(fieldAt(event, 'action')).toBe('seal');
+    expect(fieldAt(event, 'context.raw')).toBe(1); // a key with a dot wins over the path
+    expect(fieldAt(event, 'context.bytes')).toBe(42);
+    expect(fieldAt(event, 'context.nested.note')).toBe('a\nb');
+    expect(fieldAt(event, 'context.missing.deeper')).toBeUndefined();
+  });
+
+  it('stringsIn yields every key and string value, decoded', () => {
+    expect([...stringsIn(event)]).toEqual([
+      'action',
+      'seal',
+      'context.raw',
+      'context',
+      'bytes',
+      'nested',
+      'note',
+      'a\nb',
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import {
   isValidCorrelationId,
   type NarrationEvent,
 } from '@vramseal/narration-core';
+import { fieldAt, stringsIn } from '@vramseal/narration-core/testing';
 
 /**
  * Assertions on narration events, usable from any test runner: each throws an AssertionError-like
@@ -103,17 +104,6 @@ export function assertNoPointersInNarration(events: readonly NarrationEvent[]): 
   }
 }
 
-export function fieldAt(event: object, path: string): unknown {
-  if (Object.hasOwn(event, path)) return (event as Record<string, unknown>)[path];
-  let value: unknown = event;
-  for (const part of path.split('.')) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part))
-      return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
-
 /** Equal, or a Gherkin string that prints the same as the number/boolean found. */
 export function fieldMatches(actual: unknown, expected: unknown): boolean {
   if (isDeepStrictEqual(actual, expected)) return true;
@@ -138,16 +128,6 @@ export function eventShows(event: object, text: string): boolean {
   return eventTexts(event).some((shown) => shown.includes(text));
 }
 
-export function* stringsIn(value: unknown): Generator<string> {
-  if (typeof value === 'string') yield value;
-  else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      yield key;
-      yield* stringsIn(item);
-    }
-  }
-}
-
 function fail(what: string, events: readonly NarrationEvent[]): never {
   const shown = events
     .slice(0, 25)
@@ -156,3 +136,6 @@ function fail(what: string, events: readonly NarrationEvent[]): never {
   const more = events.length > 25 ? `\n  ... and ${events.length - 25} more` : '';
   throw new Error(events.length > 0 ? `${what}. Narration:\n${shown}${more}` : `${what}.`);
 }
+
+// Re-exported for the step files: one definition, narration-core's.
+export { fieldAt, stringsIn };

@@ -91,7 +91,11 @@ function makeCapture<T>(events: readonly NarrationEvent[], result: T): Narration
   };
 }
 
-function fieldAt(event: NarrationEvent, path: string): unknown {
+/**
+ * The value at `path` in an event: a top-level field, or a dotted path into nested objects
+ * ("context.bytes"); undefined when any part is missing.
+ */
+export function fieldAt(event: object, path: string): unknown {
   if (Object.hasOwn(event, path)) return (event as unknown as Record<string, unknown>)[path];
   let value: unknown = event;
   for (const part of path.split('.')) {
@@ -102,7 +106,8 @@ function fieldAt(event: NarrationEvent, path: string): unknown {
   return value;
 }
 
-function* stringsIn(value: unknown): Generator<string> {
+/** Every key and string value in `value`, depth first, decoded (what a reader would see). */
+export function* stringsIn(value: unknown): Generator<string> {
   if (typeof value === 'string') yield value;
   else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) {
