@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type DataTable, Then, When } from '@cucumber/cucumber';
 import { type AuditRecord, verifyAuditLog } from '@vramseal/audit-logging';
 import {
@@ -12,6 +10,7 @@ import {
 import { assertNarrationEvent } from '../assertions/narration.js';
 import { smallestChange } from '../tamper.js';
 import type { VramWorld } from '../world.js';
+import { segment } from './audit.js';
 
 /** The records on disk when an operation returned (the durability steps). */
 const recordsAtReturn = new WeakMap<VramWorld, AuditRecord[]>();
@@ -117,20 +116,14 @@ When(
     await audit.logger?.close();
     audit.logger = undefined;
     this.auditTampered = true;
-    const file = join(
-      audit.dir,
-      readdirSync(audit.dir)
-        .filter((f) => f.startsWith('segment-'))
-        .sort()[0]!,
-    );
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const index = lines.findIndex((line) => line.includes(`"type":"${type}"`));
+    const { lines, save } = segment(this);
+    const index = lines.findIndex((line) => JSON.parse(line).event.type === type);
     assert.ok(index >= 0, `no ${type} record to change`);
     const record = JSON.parse(lines[index]!);
     assert.ok(Object.hasOwn(record.event, field), `a ${type} record has no field "${field}"`);
     record.event[field] = smallestChange(record.event[field], field);
     lines[index] = JSON.stringify(record);
-    writeFileSync(file, lines.join('\n'));
+    save(lines);
     this.tamperedSeq = record.seq;
   },
 );

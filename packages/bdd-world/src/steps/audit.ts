@@ -28,7 +28,7 @@ When('the worker shuts down', async function (this: VramWorld) {
 });
 
 /** The (single) segment of the audit log, one record a line, and a way to write it back. */
-function segment(world: VramWorld): { lines: string[]; save: (lines: string[]) => void } {
+export function segment(world: VramWorld): { lines: string[]; save: (lines: string[]) => void } {
   const audit = world.need(world.managerAudit, 'audit log');
   assert.equal(audit.logger, undefined, 'the worker must shut down before the log is edited');
   const names = readdirSync(audit.dir).filter((f) => /^segment-\d+\.ndjson$/.test(f));

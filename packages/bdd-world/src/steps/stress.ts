@@ -63,18 +63,23 @@ function finishLoad(record: LoadRecord): void {
   record.elapsedMs = performance.now() - record.startedAt;
 }
 
+/** One seal, verify and deallocate of `n` fresh bytes, with the books sampled around it. */
+async function cycle(world: VramWorld, record: LoadRecord, i: number, n: number): Promise<void> {
+  const shard = await world.vram.sealModel(randomBytes(n), { shardId: `cycle-${i}` });
+  sample(world, record);
+  await world.vram.verifySealed(shard);
+  await world.vram.deallocate(shard);
+  sample(world, record);
+  record.cycles++;
+}
+
 When(
   '{int} seal, verify and deallocate cycles of {int} bytes run one after another',
   async function (this: VramWorld, cycles: number, n: number) {
     const record = startLoad(this);
     await this.inCorrelation(async () => {
       for (let i = 1; i <= cycles; i++) {
-        const shard = await this.vram.sealModel(randomBytes(n), { shardId: `cycle-${i}` });
-        sample(this, record);
-        await this.vram.verifySealed(shard);
-        await this.vram.deallocate(shard);
-        sample(this, record);
-        record.cycles++;
+        await cycle(this, record, i, n);
       }
     });
     finishLoad(record);
@@ -89,12 +94,7 @@ When(
     const lane = async () => {
       while (next <= cycles) {
         const i = next++;
-        const shard = await this.vram.sealModel(randomBytes(n), { shardId: `cycle-${i}` });
-        sample(this, record);
-        await this.vram.verifySealed(shard);
-        await this.vram.deallocate(shard);
-        sample(this, record);
-        record.cycles++;
+        await cycle(this, record, i, n);
       }
     };
     await this.inCorrelation(() => Promise.all(Array.from({ length: width }, lane)));
