@@ -45,6 +45,11 @@ export function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** "cannot read <what> (ENOENT); check the path and its permissions": one sentence for every input. */
+export function cannotRead(what: string, error: unknown): string {
+  return `cannot read ${what} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`;
+}
+
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

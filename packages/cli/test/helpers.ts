@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeSealPayload, HKDF_SALT, KEY_DERIVATION_LABELS } from '@vramseal/seal-crypto';
+import type { SealedShardJSON } from '@vramseal/vram-manager';
 import { afterEach } from 'vitest';
 
 /** The built command, as `npm i @vramseal/cli` installs it. */
@@ -93,21 +94,8 @@ export function derivedKeyBytes(secret: string | Uint8Array, purpose: 'seal' | '
   return Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_DERIVATION_LABELS[purpose], 32));
 }
 
-export interface ShardJson {
-  keyId: string;
-  shardId: string;
-  gpuDevice: number;
-  vramBytes: number;
-  digest: string;
-  treeRoot: string;
-  leafSize: number;
-  sealedAt: number;
-  modelRef: string;
-  shardIndex: number;
-  totalShards: number;
-  file: string;
-  signature: string;
-}
+/** A manifest entry: the shard's sealed fields, its file, and the seal's signature. */
+export type ShardJson = SealedShardJSON & { file: string; signature: string };
 
 /** seal-crypto's SealFields of a manifest entry, mapped here independently of the CLI's code. */
 export function fieldsOf(shard: ShardJson) {

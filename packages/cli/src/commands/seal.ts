@@ -20,7 +20,7 @@ import { formatBytes, formatMs, formatRate, shortHex } from '../terminal/format.
 import { startProgress } from '../terminal/progress.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { auditLine, auditSettings, narrationPrinter, TOOL } from './shared.js';
+import { auditDocument, auditLine, auditSettings, narrationPrinter, TOOL } from './shared.js';
 
 export interface SealCommandOptions {
   backend: BackendChoice;
@@ -140,12 +140,7 @@ export async function sealCommand(
     manifest: manifestFile,
     backend: { kind: info.kind, selectedBecause: info.selectedBecause },
     keyId: keys.seal.id,
-    ...(options.auditDir === undefined
-      ? {}
-      : {
-          auditDir: path.resolve(options.auditDir),
-          auditSigningKey: audit.signingKey?.id ?? null,
-        }),
+    ...auditDocument(audit),
     shards: rows.map((row) => ({ ...row, ms: Number(row.ms.toFixed(3)) })),
   });
   term.lines(sealTable(term, rows));

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { NarrationEvent } from '@vramseal/narration-core';
 import { CliError } from '../errors.js';
 import { loadSigningKey } from '../key/signing-key.js';
@@ -48,6 +49,18 @@ export function auditSettings(options: {
   return {
     ...(options.auditDir === undefined ? {} : { auditDir: options.auditDir }),
     ...(options.signingKey === undefined ? {} : { signingKey: loadSigningKey(options.signingKey) }),
+  };
+}
+
+/** The audit part of seal's and verify's --json document (nothing without --audit-dir). */
+export function auditDocument(settings: Pick<SessionOptions, 'auditDir' | 'signingKey'>): {
+  auditDir?: string;
+  auditSigningKey?: string | null;
+} {
+  if (settings.auditDir === undefined) return {};
+  return {
+    auditDir: path.resolve(settings.auditDir),
+    auditSigningKey: settings.signingKey?.id ?? null,
   };
 }
 

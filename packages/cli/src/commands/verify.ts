@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SealedShard, VramManager } from '@vramseal/vram-manager';
-import { CliError, codeOf, EXIT_CODES, type ExitCode, messageOf } from '../errors.js';
+import { CliError, cannotRead, codeOf, EXIT_CODES, type ExitCode, messageOf } from '../errors.js';
 import { type InputOrigins, inputError, MANAGER_ORIGINS, shownName } from '../input/input-error.js';
 import { workerKeys } from '../key/worker-key.js';
 import {
@@ -16,7 +16,7 @@ import { type BackendChoice, Session } from '../session/session.js';
 import { formatMs } from '../terminal/format.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { auditLine, auditSettings, narrationPrinter } from './shared.js';
+import { auditDocument, auditLine, auditSettings, narrationPrinter } from './shared.js';
 
 export interface VerifyCommandOptions {
   backend: BackendChoice;
@@ -120,12 +120,7 @@ export async function verifyCommand(
     backend: { kind: info.kind, selectedBecause: info.selectedBecause },
     deep: options.deep,
     keyId: keys.seal.id,
-    ...(options.auditDir === undefined
-      ? {}
-      : {
-          auditDir: path.resolve(options.auditDir),
-          auditSigningKey: audit.signingKey?.id ?? null,
-        }),
+    ...auditDocument(audit),
     shards: results.map((r) => ({ ...r, ms: Number(r.ms.toFixed(3)) })),
   });
   term.lines(resultTable(term, results));
@@ -193,10 +188,7 @@ async function verifyShard(
     if (!stat.isFile()) return failed(`${entry.file} is not a regular file`, 'UNREADABLE_INPUT');
     size = stat.size;
   } catch (error) {
-    return failed(
-      `cannot read ${entry.file} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`,
-      'UNREADABLE_INPUT',
-    );
+    return failed(cannotRead(entry.file, error), 'UNREADABLE_INPUT');
   }
   if (size !== entry.vramBytes) {
     return mismatch('size', `${entry.file} has ${size} bytes; ${entry.vramBytes} were sealed`);

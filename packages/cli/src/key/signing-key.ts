@@ -6,7 +6,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { CliError, codeOf, messageOf } from '../errors.js';
+import { CliError, cannotRead, codeOf, messageOf } from '../errors.js';
 
 /**
  * The Ed25519 key that signs audit checkpoints. It is its own key, not one derived from the worker
@@ -68,10 +68,7 @@ export function loadSigningKey(file: string): SigningKey {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(
-      'BAD_KEY',
-      `cannot read ${flag} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`,
-    );
+    throw new CliError('BAD_KEY', cannotRead(flag, error));
   }
   let key: KeyObject;
   try {
@@ -98,10 +95,7 @@ export function publicKeyOf(file: string): { publicPem: string; id: string } {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(
-      'UNREADABLE_INPUT',
-      `cannot read ${file} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`,
-    );
+    throw new CliError('UNREADABLE_INPUT', cannotRead(file, error));
   }
   let key: KeyObject;
   try {

@@ -11,7 +11,7 @@ import {
   verifySealSignature,
 } from '@vramseal/seal-crypto';
 import { type SealedShardJSON, sealFieldsOf } from '@vramseal/vram-manager';
-import { CliError, codeOf } from '../errors.js';
+import { CliError, cannotRead, codeOf } from '../errors.js';
 
 /** `format` of every manifest `vramseal seal` writes. */
 export const MANIFEST_FORMAT = 'vramseal-seal-manifest';
@@ -267,11 +267,9 @@ export function readManifest(file: string): { manifest: SealManifest; dir: strin
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(
-      'UNREADABLE_INPUT',
-      `cannot read the manifest ${file} (${codeOf(error) ?? (error as Error).message}); check the path and its permissions`,
-      { cause: error },
-    );
+    throw new CliError('UNREADABLE_INPUT', cannotRead(`the manifest ${file}`, error), {
+      cause: error,
+    });
   }
   return {
     manifest: parseManifest(text, `manifest ${file}`),

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CliError, codeOf, messageOf } from '../errors.js';
+import { CliError, cannotRead, codeOf, messageOf } from '../errors.js';
 import { shownName } from '../input/input-error.js';
 
 /** One file to seal, and where it sits in its model. */
@@ -35,11 +35,7 @@ function statOf(file: string) {
   try {
     return statSync(file);
   } catch (error) {
-    throw new CliError(
-      'UNREADABLE_INPUT',
-      `cannot read ${file} (${codeOf(error) ?? messageOf(error)}); check the path and its permissions`,
-      { cause: error },
-    );
+    throw new CliError('UNREADABLE_INPUT', cannotRead(file, error), { cause: error });
   }
 }
 
