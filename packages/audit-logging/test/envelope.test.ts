@@ -1,6 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type AuditRecord, canonicalJson, GENESIS_MAC } from '@vramseal/audit-logging';
+import {
+  type AuditRecord,
+  COMMON_OPTIONAL_FIELDS,
+  canonicalJson,
+  EVENT_SCHEMAS,
+  type EventSchema,
+  type FieldKind,
+  GENESIS_MAC,
+  type LoggedEventType,
+  validateEvent,
+} from '@vramseal/audit-logging';
 import { hmacSha256, leafHash, merkleRoot } from '@vramseal/seal-crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,6 +46,81 @@ describe('canonical JSON', () => {
   });
   it('refuses non-integers', () => {
     expect(() => canonicalJson({ a: 1.5 })).toThrow(/safe integers/);
+  });
+});
+
+/** Any valid value of a field kind (printable, non-ASCII text included). */
+function anyValue(kind: FieldKind): fc.Arbitrary<unknown> {
+  if (typeof kind !== 'string') return fc.constantFrom(...kind);
+  switch (kind) {
+    case 'text':
+    case 'name':
+      return fc.string({
+        unit: fc.constantFrom(...'azAZ09 -_./:@"\\éß漢😀'),
+        minLength: 1,
+        maxLength: 20,
+      });
+    case 'uint':
+      return fc.nat({ max: Number.MAX_SAFE_INTEGER });
+    case 'bool':
+      return fc.boolean();
+    case 'sha256':
+      return fc.stringMatching(/^[0-9a-f]{64}$/);
+    case 'fingerprint':
+      return fc.stringMatching(/^sha256:[0-9a-f]{16}$/);
+  }
+}
+
+/** A valid event of `type`: every required field, any subset of the optional ones, keys in any order. */
+function anyEvent(type: LoggedEventType): fc.Arbitrary<Record<string, unknown>> {
+  const schema: EventSchema = EVENT_SCHEMAS[type];
+  const optional = { ...COMMON_OPTIONAL_FIELDS, ...schema.optional } as Record<string, FieldKind>;
+  const fields = Object.fromEntries(
+    [...Object.entries(optional), ...Object.entries(schema.required)].map(([name, kind]) => [
+      name,
+      anyValue(kind as FieldKind),
+    ]),
+  );
+  return fc
+    .record(fields, { requiredKeys: Object.keys(schema.required) })
+    .chain((event) => {
+      const entries: [string, unknown][] = [['type', type], ...Object.entries(event)];
+      return fc.shuffledSubarray(entries, { minLength: entries.length });
+    })
+    .map((entries) => Object.fromEntries(entries));
+}
+
+describe('events are copied in canonical key order', () => {
+  it('for every event type, JSON.stringify of what validateEvent returns is its canonical JSON (property)', () => {
+    // envelope/record.ts writes events with JSON.stringify on this guarantee.
+    for (const type of Object.keys(EVENT_SCHEMAS) as LoggedEventType[]) {
+      fc.assert(
+        fc.property(anyEvent(type), (event) => {
+          const clean = validateEvent(event, { allowSystem: true });
+          expect(Object.keys(clean)).toEqual(Object.keys(clean).sort());
+          expect(JSON.stringify(clean)).toBe(canonicalJson(event));
+        }),
+        { numRuns: 25 },
+      );
+    }
+  });
+
+  it('reads each field once, so a getter cannot pass the check with one value and log another', () => {
+    let reads = 0;
+    const event = {
+      type: 'vram_sealed',
+      gpuDevice: 0,
+      vramBytes: 1,
+      digest: 'ab'.repeat(32),
+      workerId: 'w',
+      get shardId() {
+        reads += 1;
+        return reads === 1 ? 'shard-ok' : 'shard\u001b[2Jforged';
+      },
+    };
+    const clean = validateEvent(event) as { shardId: string };
+    expect(clean.shardId).toBe('shard-ok');
+    expect(reads).toBe(1);
   });
 });
 

@@ -10,7 +10,7 @@ export {
   SealCryptoError,
   type SealCryptoErrorCode,
 } from './errors/errors.js';
-export { hmacSha256 } from './hash/hmac.js';
+export { hmacSha256, hmacSha256Hex } from './hash/hmac.js';
 export { createSha256, type Sha256, sha256, sha256Hex } from './hash/sha256.js';
 export { timingSafeEqual } from './hash/timing-safe-equal.js';
 export { deriveKey, HKDF_SALT, KEY_DERIVATION_LABELS } from './key/derive-key.js';

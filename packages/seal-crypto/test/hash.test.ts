@@ -2,7 +2,9 @@ import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import {
   createSha256,
+  deriveKey,
   hmacSha256,
+  hmacSha256Hex,
   SealCryptoError,
   sha256,
   sha256Hex,
@@ -140,6 +142,56 @@ describe('sha256 results and argument checks', () => {
       /key must be a SecretKey or a Uint8Array/,
     );
     expect(() => hmacSha256(ascii('k'), 'x' as unknown as Uint8Array)).toThrow(/data must be/);
+  });
+});
+
+describe('hmacSha256Hex', () => {
+  it('is the hex of hmacSha256 for the RFC 4231 vectors', () => {
+    for (const vector of hmacVectors) {
+      const mac = hmacSha256Hex(hex(vector.key), hex(vector.data));
+      const compared = (vector.truncatedToBytes ?? 32) * 2;
+      expect(mac).toMatch(/^[0-9a-f]{64}$/);
+      expect(mac.slice(0, compared), `case ${vector.case}`).toBe(vector.hmacSha256);
+    }
+  });
+
+  it('MACs a string as its UTF-8 bytes, with a SecretKey as with its bytes (property)', () => {
+    const key = deriveKey('hmac-hex-test-token-5d1c9a7e3b', 'audit');
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
+        const bytes = new TextEncoder().encode(text);
+        expect(hmacSha256Hex(key, text)).toBe(toHex(hmacSha256(key, bytes)));
+        expect(hmacSha256Hex(key, bytes)).toBe(toHex(hmacSha256(key, bytes)));
+      }),
+    );
+  });
+
+  it('refuses a string with a lone surrogate (it has no UTF-8 encoding) instead of MACing U+FFFD', () => {
+    const error = (() => {
+      try {
+        hmacSha256Hex(ascii('k'), 'a\ud800b');
+      } catch (e) {
+        return e as SealCryptoError;
+      }
+      throw new Error('a lone surrogate was MACed');
+    })();
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.argument).toBe('data');
+    expect(error.message).toMatch(/lone surrogate/);
+    // A well-formed pair is text like any other.
+    expect(hmacSha256Hex(ascii('k'), 'a\ud83d\ude00b')).toBe(
+      toHex(hmacSha256(ascii('k'), new TextEncoder().encode('a\u{1f600}b'))),
+    );
+  });
+
+  it('refuses a string key and data that is neither bytes nor a string', () => {
+    expect(() => hmacSha256Hex('secret' as unknown as Uint8Array, 'x')).toThrow(
+      /key must be a SecretKey or a Uint8Array/,
+    );
+    expect(() => hmacSha256Hex(ascii('k'), 42 as unknown as string)).toThrow(
+      /data must be a Uint8Array \(a Buffer is fine\) or a string, got a number/,
+    );
   });
 });
 

@@ -46,6 +46,20 @@ describe('RFC 6962 hashing', () => {
     );
   });
 
+  it('leafHash is right on both sides of the small-leaf scratch path, in any order (property)', () => {
+    // Leaves up to 4 KiB are copied into one reused scratch buffer: a short leaf hashed after a
+    // long one must not pick up the long one's bytes.
+    const sizes = fc.oneof(fc.nat({ max: 64 }), fc.integer({ min: 4090, max: 4102 }));
+    fc.assert(
+      fc.property(fc.array(sizes, { minLength: 1, maxLength: 6 }), (lengths) => {
+        for (const [i, length] of lengths.entries()) {
+          const data = new Uint8Array(length).fill(i + 1);
+          expect(toHex(leafHash(data))).toBe(toHex(nobleSha256(new Uint8Array([0, ...data]))));
+        }
+      }),
+    );
+  });
+
   it('the empty tree has the root SHA-256("") (RFC 6962 s2.1)', () => {
     expect(toHex(merkleRoot([]))).toBe(toHex(nobleSha256(new Uint8Array(0))));
   });

@@ -3,8 +3,7 @@ import { inspect } from 'node:util';
 import type { SecretKey } from '@vramseal/seal-crypto';
 import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
 import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
-import { canonicalJson } from '../envelope/canonical-json.js';
-import { type AuditRecord, computeMac, encodeRecord, GENESIS_MAC } from '../envelope/record.js';
+import { GENESIS_MAC, sealRecord } from '../envelope/record.js';
 import {
   AuditClosedError,
   AuditConfigError,
@@ -322,23 +321,16 @@ export class AuditLogger implements AsyncDisposable {
   private commit(batch: Pending[]): void {
     let seq = this.seq;
     let prevMac = this.lastMac;
-    const records: AuditRecord[] = [];
+    const receipts: Omit<AuditReceipt, 'segment'>[] = [];
     let text = '';
     for (const p of batch) {
       seq += 1;
-      const body = {
-        seq,
-        auditId: randomUUID(),
-        ts: p.ts,
-        serviceId: this.serviceId,
-        event: p.event,
-        prevMac,
-      };
-      const eventJson = canonicalJson(p.event);
-      const record: AuditRecord = { ...body, mac: computeMac(this.key, body, eventJson) };
-      records.push(record);
-      text += `${encodeRecord(record, eventJson)}\n`;
-      prevMac = record.mac;
+      const auditId = randomUUID();
+      const body = { seq, auditId, ts: p.ts, serviceId: this.serviceId, event: p.event, prevMac };
+      const { mac, line } = sealRecord(this.key, body);
+      receipts.push({ seq, auditId, ts: p.ts, mac });
+      text += `${line}\n`;
+      prevMac = mac;
     }
     const data = Buffer.from(text, 'utf8');
     this.rotateIfDue(data.length, batch[0]!.ts);
@@ -347,8 +339,8 @@ export class AuditLogger implements AsyncDisposable {
     this.seq = seq;
     this.lastMac = prevMac;
     const segment = segmentName(this.files.active.index);
-    records.forEach((r, i) => {
-      batch[i]!.resolve({ seq: r.seq, auditId: r.auditId, ts: r.ts, mac: r.mac, segment });
+    receipts.forEach((r, i) => {
+      batch[i]!.resolve({ ...r, segment });
     });
     if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.settings.checkpointEvery) {
       try {

@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
-import { assertBytes } from '../errors/arguments.js';
+import { createHmac, type KeyObject } from 'node:crypto';
+import { assertBytes, describe } from '../errors/arguments.js';
 import { invalidType } from '../errors/errors.js';
-import { isSecretKey, type SecretKey, secretKeyBytes } from '../key/secret-key.js';
+import { isSecretKey, type SecretKey, secretKeyObject } from '../key/secret-key.js';
 import { toPlainBytes } from './sha256.js';
 
 /**
@@ -9,13 +9,39 @@ import { toPlainBytes } from './sha256.js';
  * without ever handling its bytes, or raw key bytes (any length, as RFC 2104 allows).
  */
 export function hmacSha256(key: Uint8Array | SecretKey, data: Uint8Array): Uint8Array {
-  const keyBytes = hmacKeyBytes(key);
+  const hmacKey = hmacKeyOf(key);
   assertBytes(data, 'data');
-  return toPlainBytes(createHmac('sha256', keyBytes).update(data).digest());
+  return toPlainBytes(createHmac('sha256', hmacKey).update(data).digest());
 }
 
-function hmacKeyBytes(key: unknown): Uint8Array {
-  if (isSecretKey(key)) return secretKeyBytes(key);
+/**
+ * HMAC-SHA256 of `data` as 64 lowercase hex characters: the form audit records store. A string is
+ * MACed as its UTF-8 bytes, with no copy into a Buffer first (the audit log MACs one short JSON
+ * text per record, so this is its hot path). A string with a lone surrogate has no UTF-8 encoding
+ * and is refused rather than silently MACed as U+FFFD.
+ */
+export function hmacSha256Hex(key: Uint8Array | SecretKey, data: Uint8Array | string): string {
+  const hmacKey = hmacKeyOf(key);
+  if (typeof data === 'string') {
+    if (!isWellFormed(data)) {
+      throw invalidType(
+        'data',
+        'data is a string with a lone surrogate, which has no UTF-8 encoding; pass well-formed text or bytes',
+      );
+    }
+    return createHmac('sha256', hmacKey).update(data, 'utf8').digest('hex');
+  }
+  if (!(data instanceof Uint8Array)) {
+    throw invalidType(
+      'data',
+      `data must be a Uint8Array (a Buffer is fine) or a string, got ${describe(data)}`,
+    );
+  }
+  return createHmac('sha256', hmacKey).update(data).digest('hex');
+}
+
+function hmacKeyOf(key: unknown): KeyObject | Uint8Array {
+  if (isSecretKey(key)) return secretKeyObject(key);
   if (typeof key === 'string') {
     throw invalidType(
       'key',
@@ -24,4 +50,9 @@ function hmacKeyBytes(key: unknown): Uint8Array {
   }
   assertBytes(key, 'key');
   return key;
+}
+
+/** String.prototype.isWellFormed (Node >= 20; not yet in the ES2023 lib this package compiles against). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

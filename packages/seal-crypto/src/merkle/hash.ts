@@ -19,7 +19,19 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return hashChildren(left, right);
 }
 
+/**
+ * Leaves up to this size are copied behind a 0x00 in one reused scratch buffer and hashed with the
+ * one-shot crypto.hash() (the audit log hashes one ~500-byte line per record); larger ones, such
+ * as 4 MiB shard leaves, are streamed through a Hash object rather than copied.
+ */
+const SMALL_LEAF = 4096;
+const leafScratch = new Uint8Array(1 + SMALL_LEAF);
+
 export function hashLeaf(data: Uint8Array): Uint8Array {
+  if (data.length <= SMALL_LEAF) {
+    leafScratch.set(data, 1);
+    return hashPrefixedLeaf(leafScratch.subarray(0, 1 + data.length));
+  }
   return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
 }
 
