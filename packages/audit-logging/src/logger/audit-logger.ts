@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import { type AuditEvent, EVENT_SCHEMAS, type LoggedEvent } from '../events/schema.js';
 import { validateEvent } from '../events/validate.js';
-import { CHECKPOINT_FILE, segmentName } from '../storage/layout.js';
+import { CHECKPOINT_FILE } from '../storage/layout.js';
 import { ensureSecureDir, UnsafePathError } from '../storage/secure-fs.js';
 import { acquireWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
 import { LogTree } from './log-tree.js';
@@ -319,16 +319,24 @@ export class AuditLogger implements AsyncDisposable {
    * memory still matches the disk.
    */
   private commit(batch: Pending[]): void {
-    let seq = this.seq;
+    const firstSeq = this.seq + 1;
     let prevMac = this.lastMac;
-    const receipts: Omit<AuditReceipt, 'segment'>[] = [];
+    const auditIds: string[] = [];
+    const macs: string[] = [];
     let text = '';
-    for (const p of batch) {
-      seq += 1;
+    for (const [i, p] of batch.entries()) {
       const auditId = randomUUID();
-      const body = { seq, auditId, ts: p.ts, serviceId: this.serviceId, event: p.event, prevMac };
+      const body = {
+        seq: firstSeq + i,
+        auditId,
+        ts: p.ts,
+        serviceId: this.serviceId,
+        event: p.event,
+        prevMac,
+      };
       const { mac, line } = sealRecord(this.key, body);
-      receipts.push({ seq, auditId, ts: p.ts, mac });
+      auditIds.push(auditId);
+      macs.push(mac);
       text += `${line}\n`;
       prevMac = mac;
     }
@@ -336,12 +344,12 @@ export class AuditLogger implements AsyncDisposable {
     this.rotateIfDue(data.length, batch[0]!.ts);
     this.files.append(data, batch[0]!.ts);
     this.tree.add(data, batch.length);
-    this.seq = seq;
+    this.seq += batch.length;
     this.lastMac = prevMac;
-    const segment = segmentName(this.files.active.index);
-    receipts.forEach((r, i) => {
-      batch[i]!.resolve({ ...r, segment });
-    });
+    const segment = this.files.activeName;
+    for (const [i, p] of batch.entries()) {
+      p.resolve({ seq: firstSeq + i, auditId: auditIds[i]!, ts: p.ts, mac: macs[i]!, segment });
+    }
     if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.settings.checkpointEvery) {
       try {
         this.writeCheckpoint();

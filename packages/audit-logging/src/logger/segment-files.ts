@@ -21,6 +21,7 @@ export class SegmentFiles {
   #active: SegmentState;
   #lastManifestMac: string;
   #fd = -1;
+  #activeName: { index: number; name: string } | undefined;
 
   constructor(
     readonly dir: string,
@@ -33,6 +34,14 @@ export class SegmentFiles {
 
   get active(): SegmentState {
     return this.#active;
+  }
+
+  /** The active segment's file name (what receipts carry), formatted once per segment. */
+  get activeName(): string {
+    if (this.#activeName?.index !== this.#active.index) {
+      this.#activeName = { index: this.#active.index, name: segmentName(this.#active.index) };
+    }
+    return this.#activeName.name;
   }
 
   /** Opens (or creates) the active segment for appending. */
