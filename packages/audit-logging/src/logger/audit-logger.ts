@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { SecretKey } from '@vramseal/seal-crypto';
 import { type Checkpoint, encodeCheckpoint, makeCheckpoint } from '../checkpoint/checkpoint.js';
 import type { ConsistencyProof, InclusionProof } from '../checkpoint/proofs.js';
-import { GENESIS_MAC, sealRecord } from '../envelope/record.js';
+import { GENESIS_MAC } from '../envelope/record.js';
 import {
   AuditClosedError,
   AuditConfigError,
@@ -16,6 +15,7 @@ import { validateEvent } from '../events/validate.js';
 import { CHECKPOINT_FILE } from '../storage/layout.js';
 import { ensureSecureDir, UnsafePathError } from '../storage/secure-fs.js';
 import { acquireWriterLock, releaseWriterLock } from '../storage/writer-lock.js';
+import { type AuditReceipt, type ChainEnd, GroupCommit } from './group-commit.js';
 import { LogTree } from './log-tree.js';
 import {
   type AuditLoggerOptions,
@@ -27,30 +27,12 @@ import {
 import { type RecoveredState, recoverLog } from './recovery.js';
 import { SegmentFiles } from './segment-files.js';
 
-/** Proof that an event is durable: where it sits in the log. */
-export interface AuditReceipt {
-  readonly seq: number;
-  readonly auditId: string;
-  readonly ts: string;
-  readonly mac: string;
-  readonly segment: string;
-}
-
-interface Pending {
-  readonly event: LoggedEvent;
-  readonly ts: string;
-  readonly resolve: (receipt: AuditReceipt) => void;
-  readonly reject: (error: AuditError) => void;
-}
-
-function utcDay(iso: string): string {
-  return iso.slice(0, 10);
-}
+export type { AuditReceipt } from './group-commit.js';
 
 /**
  * An append-only, HMAC-chained, Merkle-checkpointed audit log in one directory. One writer per
- * directory. All disk I/O is synchronous inside a commit (write + fdatasync), so a commit never
- * interleaves with another; `emit` itself validates and queues, then resolves when durable.
+ * directory. `emit` validates and queues; when its event becomes a durable record depends on the
+ * durability mode (group-commit.ts), and it resolves only then.
  */
 export class AuditLogger implements AsyncDisposable {
   readonly dir: string;
@@ -59,14 +41,11 @@ export class AuditLogger implements AsyncDisposable {
   private readonly key: SecretKey;
   private readonly settings: WriterSettings;
 
-  private seq: number;
-  private lastMac: string;
   private readonly tree: LogTree;
   private checkpoints: Checkpoint[];
   private readonly files: SegmentFiles;
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly commits: GroupCommit;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     options: AuditLoggerOptions,
@@ -78,11 +57,22 @@ export class AuditLogger implements AsyncDisposable {
     this.key = options.key;
     this.settings = writerSettings(options);
     this.durability = this.settings.durability;
-    this.seq = state.seq;
-    this.lastMac = state.lastMac;
     this.checkpoints = state.checkpoints;
     this.files = new SegmentFiles(options.dir, state.active, state.lastManifestMac);
     this.tree = new LogTree(state.leaves, state.tree, () => this.files.active.hash);
+    this.commits = new GroupCommit(
+      this.files,
+      this.tree,
+      this.key,
+      this.serviceId,
+      this.settings,
+      {
+        synced: () => this.checkpointIfDue(),
+        report: (error) => this.report(error),
+        rotate: (end) => this.rotate(end),
+      },
+      { seq: state.seq, mac: state.lastMac },
+    );
   }
 
   /**
@@ -114,11 +104,12 @@ export class AuditLogger implements AsyncDisposable {
       logger = new AuditLogger(options, state, realDir);
       logger.files.open();
       for (const repair of state.repairs) {
-        logger.commit([
+        logger.commits.commitNow([
           {
             event: validateEvent({ type: 'audit_log_repaired', ...repair }, { allowSystem: true }),
             ts: logger.now(),
-            // commit() throws on failure, which fails open(): a log that cannot record its own
+            critical: false,
+            // commitNow() throws on failure, which fails open(): a log that cannot record its own
             // repair is not usable.
             resolve: () => {},
             reject: () => {},
@@ -145,7 +136,7 @@ export class AuditLogger implements AsyncDisposable {
 
   /** What `console.log(logger)` shows: where and how, never key material. */
   [inspect.custom](): string {
-    return `AuditLogger { dir: ${JSON.stringify(this.dir)}, serviceId: ${JSON.stringify(this.serviceId)}, durability: '${this.durability}', size: ${this.seq}, key: ${this.key.id}, signed: ${this.settings.signingKey !== undefined} }`;
+    return `AuditLogger { dir: ${JSON.stringify(this.dir)}, serviceId: ${JSON.stringify(this.serviceId)}, durability: '${this.durability}', size: ${this.size}, key: ${this.key.id}, signed: ${this.settings.signingKey !== undefined} }`;
   }
 
   toJSON(): {
@@ -159,14 +150,14 @@ export class AuditLogger implements AsyncDisposable {
       dir: this.dir,
       serviceId: this.serviceId,
       durability: this.durability,
-      size: this.seq,
+      size: this.size,
       keyId: this.key.id,
     };
   }
 
   /** Records durable so far (= the tree size a checkpoint taken now would sign). */
   get size(): number {
-    return this.seq;
+    return this.commits.synced.seq;
   }
 
   /** Appends one event; resolves with its receipt once durable under the chosen mode. */
@@ -180,36 +171,39 @@ export class AuditLogger implements AsyncDisposable {
       return Promise.reject(error);
     }
     const ts = this.now();
+    const critical = EVENT_SCHEMAS[clean.type].severity === 'critical';
     return new Promise<AuditReceipt>((resolve, reject) => {
-      this.queue.push({ event: clean, ts, resolve, reject });
-      const critical = EVENT_SCHEMAS[clean.type].severity === 'critical';
-      if (
-        this.durability === 'immediate' ||
-        (this.durability === 'hybrid' && critical) ||
-        this.queue.length >= this.settings.maxEvents
-      ) {
-        this.commitQueue();
-      } else {
-        this.timer ??= setTimeout(() => this.commitQueue(), this.settings.maxDelayMs);
-      }
+      this.commits.enqueue({ event: clean, ts, critical, resolve, reject });
     });
   }
 
-  /** Commits everything queued; resolves when it is durable. */
+  /**
+   * Commits everything queued; resolves when it and everything written before is durable, or
+   * rejects with the failure that rejected any of those events.
+   */
   async flush(): Promise<void> {
     const unusable = this.unusable();
     if (unusable) throw unusable;
-    const failure = this.commitQueue();
+    const failure = await this.commits.drain();
     if (failure) throw failure;
   }
 
-  /** Flushes, writes a final checkpoint, and releases the directory. Safe to call twice. */
+  /**
+   * Refuses new events, waits until every queued one is durable (or rejected), writes a final
+   * checkpoint, and releases the directory. Safe to call twice: a second call waits for the first
+   * and resolves even if it failed (the failure is reported once).
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (!this.files.broken) this.commitQueue();
-    this.closed = true;
+    if (this.closing) return this.closing.catch(() => {});
+    this.closing = this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    await this.commits.drain();
     try {
-      if (!this.files.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < this.seq) {
+      const size = this.size;
+      if (!this.files.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < size) {
         this.writeCheckpoint();
       }
     } catch (error) {
@@ -235,12 +229,13 @@ export class AuditLogger implements AsyncDisposable {
     return this.checkpoints.at(-1);
   }
 
-  /** Writes a checkpoint over every durable record now (also done every `checkpointEvery` and on close). */
+  /**
+   * Writes a checkpoint over every durable record now (also done every `checkpointEvery` and on
+   * close). Events still queued or being synced are not covered: `await flush()` first for them.
+   */
   checkpoint(): Checkpoint {
     const unusable = this.unusable();
     if (unusable) throw unusable;
-    const failure = this.commitQueue();
-    if (failure) throw failure;
     return this.writeCheckpoint();
   }
 
@@ -250,7 +245,7 @@ export class AuditLogger implements AsyncDisposable {
    */
   inclusionProof(
     seq: number,
-    treeSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
+    treeSize = this.checkpoints.at(-1)?.treeSize ?? this.size,
   ): InclusionProof {
     return this.tree.inclusionProof(seq, treeSize);
   }
@@ -258,14 +253,14 @@ export class AuditLogger implements AsyncDisposable {
   /** Proof that the tree of `oldSize` records is a prefix of the tree of `newSize` records. */
   consistencyProof(
     oldSize: number,
-    newSize = this.checkpoints.at(-1)?.treeSize ?? this.seq,
+    newSize = this.checkpoints.at(-1)?.treeSize ?? this.size,
   ): ConsistencyProof {
     return this.tree.consistencyProof(oldSize, newSize);
   }
 
   private unusable(): AuditError | undefined {
     if (this.files.broken) return this.files.broken;
-    if (this.closed)
+    if (this.closing)
       return new AuditClosedError(
         `the audit log in ${this.dir} is closed; open it again to append`,
       );
@@ -274,32 +269,6 @@ export class AuditLogger implements AsyncDisposable {
 
   private now(): string {
     return this.settings.clock().toISOString();
-  }
-
-  /** Takes the whole queue and commits it as one batch; failures reject its events, never throw. */
-  private commitQueue(): AuditError | undefined {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.queue.length === 0) return undefined;
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      this.commit(batch);
-    } catch (error) {
-      const failure =
-        error instanceof AuditError
-          ? error
-          : new AuditWriteError(
-              `audit write failed in ${this.dir}: ${(error as Error).message}; the batch was not recorded`,
-              error,
-            );
-      for (const p of batch) p.reject(failure);
-      this.report(failure);
-      return failure;
-    }
-    return undefined;
   }
 
   private report(error: AuditError): void {
@@ -312,82 +281,37 @@ export class AuditLogger implements AsyncDisposable {
     }
   }
 
-  /**
-   * Group commit: chain and MAC every record of the batch, write them with one write(2) and one
-   * fdatasync(2), and only then advance the in-memory chain and acknowledge. On failure the file
-   * is truncated back to its previous length, so nothing half-written stays and the chain in
-   * memory still matches the disk.
-   */
-  private commit(batch: Pending[]): void {
-    const firstSeq = this.seq + 1;
-    let prevMac = this.lastMac;
-    const auditIds: string[] = [];
-    const macs: string[] = [];
-    let text = '';
-    for (const [i, p] of batch.entries()) {
-      const auditId = randomUUID();
-      const body = {
-        seq: firstSeq + i,
-        auditId,
-        ts: p.ts,
-        serviceId: this.serviceId,
-        event: p.event,
-        prevMac,
-      };
-      const { mac, line } = sealRecord(this.key, body);
-      auditIds.push(auditId);
-      macs.push(mac);
-      text += `${line}\n`;
-      prevMac = mac;
-    }
-    const data = Buffer.from(text, 'utf8');
-    this.rotateIfDue(data.length, batch[0]!.ts);
-    this.files.append(data, batch[0]!.ts);
-    this.tree.add(data, batch.length);
-    this.seq += batch.length;
-    this.lastMac = prevMac;
-    const segment = this.files.activeName;
-    for (const [i, p] of batch.entries()) {
-      p.resolve({ seq: firstSeq + i, auditId: auditIds[i]!, ts: p.ts, mac: macs[i]!, segment });
-    }
-    if (this.seq - (this.checkpoints.at(-1)?.treeSize ?? 0) >= this.settings.checkpointEvery) {
-      try {
-        this.writeCheckpoint();
-      } catch (error) {
-        // The events are durable; only the checkpoint is late. It is retried at the next one.
-        this.report(
-          new AuditWriteError(
-            `could not write a checkpoint in ${this.dir}: ${(error as Error).message}`,
-            error,
-          ),
-        );
-      }
+  /** The periodic checkpoint, after records became durable. */
+  private checkpointIfDue(): void {
+    if (this.size - (this.checkpoints.at(-1)?.treeSize ?? 0) < this.settings.checkpointEvery)
+      return;
+    try {
+      this.writeCheckpoint();
+    } catch (error) {
+      // The events are durable; only the checkpoint is late. It is retried at the next one.
+      this.report(
+        new AuditWriteError(
+          `could not write a checkpoint in ${this.dir}: ${(error as Error).message}`,
+          error,
+        ),
+      );
     }
   }
 
-  private rotateIfDue(incoming: number, ts: string): void {
-    const active = this.files.active;
-    if (active.bytes === 0) return;
-    const bySize =
-      this.settings.maxBytes !== undefined && active.bytes + incoming > this.settings.maxBytes;
-    const byDay =
-      this.settings.daily && active.firstTs !== undefined && utcDay(active.firstTs) !== utcDay(ts);
-    if (bySize || byDay) this.rotate();
-  }
-
-  /** Close the active segment, list it in the manifest, start the next one. */
-  private rotate(): void {
+  /** Close the active segment (all of it durable), list it in the manifest, start the next one. */
+  private rotate(end: ChainEnd): void {
     this.tree.hashPending();
-    this.files.rotate(this.key, { seq: this.seq, mac: this.lastMac }, this.now());
+    this.files.rotate(this.key, end, this.now());
   }
 
   private writeCheckpoint(): Checkpoint {
+    const { seq, mac } = this.commits.synced;
     const cp = makeCheckpoint(
       {
         serviceId: this.serviceId,
-        treeSize: this.seq,
+        treeSize: seq,
         root: this.tree.root(),
-        lastMac: this.seq === 0 ? GENESIS_MAC : this.lastMac,
+        lastMac: seq === 0 ? GENESIS_MAC : mac,
         time: this.now(),
       },
       this.key,

@@ -6,9 +6,10 @@ import { validateTextOption } from '../events/validate.js';
 /**
  * When `emit` resolves:
  * - `immediate`: after the event's own write + fdatasync (one fsync per event)
- * - `batched`: after the group commit that contains it, on `batch.maxEvents` queued events or
- *   `batch.maxDelayMs` after the first queued one (a real timer), whichever is first
- * - `hybrid`: like `batched`, but a `critical` event commits the queue (itself included) at once
+ * - `batched`: after the first fdatasync (on libuv's thread pool) that starts once its batch is
+ *   written; a batch is written on `batch.maxEvents` queued events or `batch.maxDelayMs` after the
+ *   first queued one (a real timer), whichever is first
+ * - `hybrid`: like `batched`, but a `critical` event writes the queue (itself included) at once
  */
 export type Durability = 'immediate' | 'batched' | 'hybrid';
 

@@ -9,8 +9,9 @@ import { fsyncDir, openAppendOnly, writeFully } from '../storage/secure-fs.js';
 import type { SegmentState } from '../verify/log-check.js';
 
 /**
- * The log's files as the writer appends to them: the active segment (one write(2) and one
- * fdatasync(2) per batch, cut back to its previous length on failure), closing it and starting the
+ * The log's files as the writer appends to them: the active segment (write(2) then fdatasync(2),
+ * on the event loop or on libuv's thread pool, cut back on failure so only acknowledged lines
+ * stay), closing it and starting the
  * next on rotation (with its manifest line), and single-line appends to the side files. All synchronous,
  * so one commit never interleaves with another. A failure that leaves a file in a state a retry
  * cannot fix (a partial line that could not be cut off, no segment to write to) sets `broken`: the
@@ -21,6 +22,9 @@ export class SegmentFiles {
   #active: SegmentState;
   #lastManifestMac: string;
   #fd = -1;
+  /** Bytes written to the active segment after its durable ones, waiting for a sync. */
+  #unsynced = 0;
+  #unsyncedFirstTs: string | undefined;
   #activeName: { index: number; name: string } | undefined;
 
   constructor(
@@ -52,17 +56,71 @@ export class SegmentFiles {
     if (!existed) fsyncDir(this.dir);
   }
 
+  /** Bytes in the active segment, durable or not yet synced (`active.bytes` counts durable ones). */
+  get writtenBytes(): number {
+    return this.#active.bytes + this.#unsynced;
+  }
+
+  /** When the active segment's first record was written, synced or not (for daily rotation). */
+  get writtenFirstTs(): string | undefined {
+    return this.#active.firstTs ?? this.#unsyncedFirstTs;
+  }
+
   /** Appends whole lines and makes them durable; on failure nothing of `data` stays in the file. */
   append(data: Buffer, firstTs: string): void {
-    const before = this.#active.bytes;
+    this.write(data, firstTs);
+    try {
+      fs.fdatasyncSync(this.#fd);
+    } catch (error) {
+      throw this.discardUnsynced(error);
+    }
+    this.markSynced(data.length);
+  }
+
+  /**
+   * Appends whole lines without waiting for the disk: they count as durable only after `sync()`
+   * and `markSynced()`. On failure nothing of `data` stays in the file (lines written before it and
+   * not synced yet stay, for the sync in flight to cover).
+   */
+  write(data: Buffer, firstTs: string): void {
+    const before = this.writtenBytes;
     try {
       writeFully(this.#fd, data);
-      fs.fdatasyncSync(this.#fd);
     } catch (error) {
       throw this.#rollBack(before, error);
     }
-    this.#active.bytes += data.length;
-    this.#active.firstTs ??= firstTs;
+    this.#unsynced += data.length;
+    this.#unsyncedFirstTs ??= firstTs;
+  }
+
+  /**
+   * fdatasync(2) of the active segment on libuv's thread pool, off the event loop. Everything
+   * written before the call is durable when it resolves; call `markSynced` then.
+   */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.#fd, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Counts the first `bytes` written and not yet synced as durable (a sync covering them returned). */
+  markSynced(bytes: number): void {
+    this.#active.bytes += bytes;
+    this.#unsynced -= bytes;
+    // The oldest unsynced lines are among those synced, so the segment's first record is durable.
+    this.#active.firstTs ??= this.#unsyncedFirstTs;
+    this.#unsyncedFirstTs = undefined;
+  }
+
+  /**
+   * A sync failed: cuts the file back to its durable length, so no line that was never
+   * acknowledged stays behind the chain in memory, and says so as the error to reject them with.
+   */
+  discardUnsynced(cause: unknown): AuditWriteError {
+    const error = this.#rollBack(this.#active.bytes, cause);
+    this.#unsynced = 0;
+    this.#unsyncedFirstTs = undefined;
+    return error;
   }
 
   #rollBack(length: number, cause: unknown): AuditWriteError {
