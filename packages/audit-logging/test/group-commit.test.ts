@@ -5,6 +5,7 @@ import {
   AuditWriteError,
   verifyAuditLog,
 } from '@vramseal/audit-logging';
+import { hmacSha256Hex } from '@vramseal/seal-crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   auditKey,
@@ -17,6 +18,16 @@ import {
   tmpLogDir,
 } from './helpers.js';
 
+// Records are sealed by the real HMAC; the mock only counts the calls (how often a batch is sealed).
+vi.mock('@vramseal/seal-crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@vramseal/seal-crypto')>();
+  return { ...actual, hmacSha256Hex: vi.fn(actual.hmacSha256Hex) };
+});
+
+function diskError(code: string, call: string): Error {
+  return Object.assign(new Error(`${code}: simulated, ${call}`), { code });
+}
+
 // The disk is simulated only in its timing and failures: each fdatasync the logger starts on the
 // thread pool is held here until the test releases it (really run) or fails it (EIO).
 type SyncCallback = (error: NodeJS.ErrnoException | null) => void;
@@ -28,6 +39,11 @@ function holdSyncs(): void {
   vi.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: SyncCallback) => {
     held.push({ fd, callback });
   }) as typeof fs.fdatasync);
+}
+
+/** Waits until the logger has started a sync (held, not released). */
+async function nextSyncStarted(): Promise<void> {
+  await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
 }
 
 async function nextSync(): Promise<{ fd: number; callback: SyncCallback }> {
@@ -46,17 +62,19 @@ async function failSync(): Promise<void> {
   callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5 }));
 }
 
-/** Whether `promise` has settled, without waiting for it. */
+/** Whether `promise` has settled by the next turn of the event loop (without waiting for it). */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
-  const marker = Symbol('pending');
-  const result = await Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    Promise.resolve(marker),
-  ]);
-  return result !== marker;
+  let done = false;
+  promise.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
 }
 
 const seqs = (dir: string, index = 1) =>
@@ -68,6 +86,12 @@ afterEach(() => {
 });
 
 describe('group commit: the fsync runs off the event loop', () => {
+  it("the tests' settled() tells a settled promise from a pending one", async () => {
+    expect(await settled(Promise.resolve(1))).toBe(true);
+    expect(await settled(Promise.reject(new Error('x')))).toBe(true);
+    expect(await settled(new Promise(() => {}))).toBe(false);
+  });
+
   it('batched commits never block the loop on fdatasyncSync; immediate does, by design', async () => {
     const syncOnLoop = vi.spyOn(fs, 'fdatasyncSync');
     const batched = await openLogger(tmpLogDir(), {
@@ -256,5 +280,199 @@ describe('group commit: the fsync runs off the event loop', () => {
     vi.restoreAllMocks();
     await log.close();
     expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it('a timer that fires during a sync writes its batch at once; the next sync acknowledges it', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 100, maxDelayMs: 5 },
+    });
+    const a = log.emit(sealedEvent(1));
+    await nextSyncStarted();
+    const b = log.emit(sealedEvent(2));
+    await vi.waitFor(() => expect(seqs(dir)).toEqual([1, 2]));
+    await releaseSync();
+    expect((await a).seq).toBe(1);
+    expect(await settled(b)).toBe(false);
+    await releaseSync();
+    expect((await b).seq).toBe(2);
+    vi.restoreAllMocks();
+    await log.close();
+  });
+
+  it('a write that fails while a sync is in flight is cut back alone; the batch being synced stays', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+    });
+    const a = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
+    const sizeWithA = fs.statSync(segmentPath(dir)).size;
+    vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+      throw diskError('ENOSPC', 'write');
+    });
+    const b = [log.emit(sealedEvent(3)), log.emit(sealedEvent(4))];
+    for (const p of b) {
+      await expect(p).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED', osCode: 'ENOSPC' });
+    }
+    expect(fs.statSync(segmentPath(dir)).size).toBe(sizeWithA);
+    await releaseSync();
+    expect((await Promise.all(a)).map((r) => r.seq)).toEqual([1, 2]);
+    const c = [log.emit(sealedEvent(5)), log.emit(sealedEvent(6))];
+    await releaseSync();
+    expect((await Promise.all(c)).map((r) => r.seq)).toEqual([3, 4]);
+    vi.restoreAllMocks();
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it('flush() does not hang when a sync fails while more events wait: it rejects once they are settled', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 100, maxDelayMs: 60_000 },
+    });
+    const a = log.emit(sealedEvent(1));
+    const flushed = log.flush();
+    const b = log.emit(sealedEvent(2)); // queued behind the sync in flight
+    const aFails = expect(a).rejects.toBeInstanceOf(AuditWriteError);
+    await failSync();
+    await releaseSync(); // the flush goes on to write and sync the event that waited
+    await expect(flushed).rejects.toBeInstanceOf(AuditWriteError);
+    await aFails;
+    expect((await b).seq).toBe(1);
+    vi.restoreAllMocks();
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 1 });
+  });
+
+  it('a failed sync that cannot be cut back leaves the log broken: nothing more is written until a reopen', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+    });
+    const a = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
+    const waiting = log.emit(sealedEvent(3)); // queued; its timer is far away
+    vi.spyOn(fs, 'ftruncateSync').mockImplementationOnce(() => {
+      throw diskError('EIO', 'ftruncate');
+    });
+    await failSync();
+    for (const p of a) {
+      await expect(p).rejects.toMatchObject({ message: expect.stringMatching(/Reopen the log/) });
+    }
+    await expect(log.emit(sealedEvent(4))).rejects.toMatchObject({ code: 'AUDIT_WRITE_FAILED' });
+    await log.close();
+    await expect(waiting).rejects.toMatchObject({
+      message: expect.stringMatching(/Reopen the log/),
+    });
+    // The lines that could not be cut stay (never acknowledged, chained like any other); nothing
+    // was appended after them with a chain that had dropped them.
+    expect(seqs(dir)).toEqual([1, 2]);
+    vi.restoreAllMocks();
+    const reopened = await openLogger(dir);
+    expect((await reopened.emit(sealedEvent(5))).seq).toBe(3);
+    await reopened.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 3 });
+  });
+
+  it('events emitted while a rotation waits for the sync join the waiting batch without being sealed again', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+      rotation: { maxBytes: 1000 },
+      checkpointEvery: 100_000,
+    });
+    const sealing = vi.mocked(hmacSha256Hex);
+    const events = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
+    events.push(log.emit(sealedEvent(3)), log.emit(sealedEvent(4))); // needs a new segment: waits
+    sealing.mockClear();
+    for (let i = 5; i <= 54; i++) events.push(log.emit(sealedEvent(i)));
+    expect(sealing).not.toHaveBeenCalled();
+    await releaseSync();
+    await vi.waitFor(() => expect(fs.existsSync(segmentPath(dir, 2))).toBe(true));
+    expect(sealing).toHaveBeenCalledTimes(52); // each waiting event sealed once, into segment 2
+    await releaseSync();
+    expect((await Promise.all(events)).map((r) => r.seq)).toEqual(
+      Array.from({ length: 54 }, (_, i) => i + 1),
+    );
+    vi.restoreAllMocks();
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 54 });
+  });
+
+  it('a sync that fails while a rotation waits: the waiting batch is written in its place', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+      rotation: { maxBytes: 1000 },
+    });
+    const lost = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
+    const waiting = [log.emit(sealedEvent(3)), log.emit(sealedEvent(4))];
+    await failSync();
+    for (const p of lost) await expect(p).rejects.toBeInstanceOf(AuditWriteError);
+    // The segment is empty again, so no rotation is due: the waiting batch takes seq 1 and 2.
+    await releaseSync();
+    const receipts = await Promise.all(waiting);
+    expect(receipts.map((r) => [r.seq, r.segment])).toEqual([
+      [1, 'segment-000001.ndjson'],
+      [2, 'segment-000001.ndjson'],
+    ]);
+    vi.restoreAllMocks();
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+  });
+
+  it('a periodic checkpoint taken while a batch is unsynced signs only the durable records', async () => {
+    holdSyncs();
+    const dir = tmpLogDir();
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+      checkpointEvery: 2,
+    });
+    const events = [1, 2, 3, 4].map((i) => log.emit(sealedEvent(i)));
+    await releaseSync(); // acknowledges 1-2 while 3-4 wait for the next sync
+    await Promise.all(events.slice(0, 2));
+    expect(log.latestCheckpoint()?.treeSize).toBe(2);
+    await releaseSync();
+    await Promise.all(events);
+    expect(log.latestCheckpoint()?.treeSize).toBe(4);
+    vi.restoreAllMocks();
+    await log.close();
+    const sizes = readLines(`${dir}/checkpoints.ndjson`).map(
+      (l) => (JSON.parse(l) as { treeSize: number }).treeSize,
+    );
+    expect(sizes).toEqual([2, 4]);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it('an onError hook that emits while close() drains gets AuditClosedError, and close() finishes', async () => {
+    const dir = tmpLogDir();
+    const fromHook: Promise<unknown>[] = [];
+    const log = await openLogger(dir, {
+      durability: 'batched',
+      batch: { maxEvents: 100, maxDelayMs: 60_000 },
+      onError: () => {
+        fromHook.push(log.emit(sealedEvent(99)));
+      },
+    });
+    const queued = log.emit(sealedEvent(1));
+    vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+      throw diskError('ENOSPC', 'write');
+    });
+    await log.close();
+    await expect(queued).rejects.toMatchObject({ osCode: 'ENOSPC' });
+    expect(fromHook).toHaveLength(1);
+    await expect(fromHook[0]).rejects.toMatchObject({ name: 'AuditClosedError' });
   });
 });

@@ -45,6 +45,7 @@ export class AuditLogger implements AsyncDisposable {
   private checkpoints: Checkpoint[];
   private readonly files: SegmentFiles;
   private readonly commits: GroupCommit;
+  private closed = false;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -195,6 +196,8 @@ export class AuditLogger implements AsyncDisposable {
    */
   async close(): Promise<void> {
     if (this.closing) return this.closing.catch(() => {});
+    // Refused from here on, even from an onError hook that a failure during the drain calls.
+    this.closed = true;
     this.closing = this.closeOnce();
     return this.closing;
   }
@@ -260,7 +263,7 @@ export class AuditLogger implements AsyncDisposable {
 
   private unusable(): AuditError | undefined {
     if (this.files.broken) return this.files.broken;
-    if (this.closing)
+    if (this.closed)
       return new AuditClosedError(
         `the audit log in ${this.dir} is closed; open it again to append`,
       );

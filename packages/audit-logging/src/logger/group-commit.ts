@@ -121,6 +121,16 @@ export class GroupCommit {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    if (this.files.broken) {
+      // A file could not be cut back after a failure: nothing more may be written until a reopen
+      // repairs it (a record appended now would follow lines the chain in memory has dropped).
+      const broken = this.files.broken;
+      if (this.#queue.length > 0) this.#rejectQueue(broken);
+      return broken;
+    }
+    // A batch already waits for the sync in flight to finish a rotation: the queue joins it then
+    // (sealing it now would only be thrown away again).
+    if (this.#commitAfterSync && this.#syncing) return undefined;
     if (this.#queue.length === 0) return undefined;
     const batch = this.#queue;
     this.#queue = [];
@@ -161,18 +171,24 @@ export class GroupCommit {
   async drain(): Promise<AuditError | undefined> {
     let failure: AuditError | undefined;
     for (;;) {
-      if (this.files.broken) {
-        failure ??= this.files.broken;
-        this.#rejectQueue(this.files.broken);
+      // commit() also rejects the queue when the log is broken.
+      const committed = this.#queue.length > 0 ? this.commit() : undefined;
+      failure ??= committed;
+      if (this.#syncing) {
+        const synced = await this.#syncing;
+        failure ??= synced;
+      } else if (this.#queue.length === 0) {
+        return failure ?? this.files.broken;
       }
-      if (this.#queue.length > 0) failure ??= this.commit();
-      if (this.#syncing) failure ??= await this.#syncing;
-      else if (this.#queue.length === 0) return failure;
     }
   }
 
   /** Rejects and forgets whatever is still queued (the log is broken or closing). */
   #rejectQueue(error: AuditError): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const queued = this.#queue;
     this.#queue = [];
     for (const p of queued) p.reject(error);
@@ -223,7 +239,11 @@ export class GroupCommit {
     this.#syncing ??= this.#sync();
   }
 
-  /** One fdatasync on the thread pool for every batch written so far; settles them. */
+  /**
+   * One fdatasync on the thread pool for every batch written so far; settles them. Never rejects
+   * (nobody may be awaiting it, and an unhandled rejection ends the process): anything unexpected
+   * is reported instead.
+   */
   async #sync(): Promise<AuditError | undefined> {
     const covered = this.#unsynced.length;
     let failure: AuditError | undefined;
@@ -232,13 +252,22 @@ export class GroupCommit {
     } catch (error) {
       failure = this.#discardUnsynced(error);
     }
-    if (failure === undefined) {
-      // Batches written while this sync ran are in the file too, but not covered by it.
-      const synced = this.#unsynced.splice(0, covered);
-      this.files.markSynced(synced.reduce((bytes, b) => bytes + b.data.length, 0));
-      this.#acknowledge(synced);
+    try {
+      if (failure === undefined) {
+        // Batches written while this sync ran are in the file too, but not covered by it.
+        const synced = this.#unsynced.splice(0, covered);
+        this.files.markSynced(synced.reduce((bytes, b) => bytes + b.data.length, 0));
+        this.#acknowledge(synced);
+      }
+    } catch (error) {
+      failure = new AuditWriteError(
+        `audit bookkeeping failed in ${this.files.dir} after a sync: ${(error as Error).message}`,
+        error,
+      );
+      this.hooks.report(failure);
+    } finally {
+      this.#syncing = undefined;
     }
-    this.#syncing = undefined;
     this.#afterSync();
     return failure;
   }
