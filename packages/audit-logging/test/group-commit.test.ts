@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import {
   type AuditError,
+  type AuditLogger,
+  type AuditLoggerOptions,
   type AuditReceipt,
   AuditWriteError,
   verifyAuditLog,
@@ -80,6 +82,27 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 const seqs = (dir: string, index = 1) =>
   readLines(segmentPath(dir, index)).map((l) => (JSON.parse(l) as { seq: number }).seq);
 
+/** A logger whose syncs the test holds and releases, in `durability` (batched by default). */
+async function openHeld(
+  options: Partial<AuditLoggerOptions> = {},
+): Promise<{ dir: string; log: AuditLogger }> {
+  holdSyncs();
+  const dir = tmpLogDir();
+  const log = await openLogger(dir, {
+    durability: 'batched',
+    batch: { maxEvents: 2, maxDelayMs: 60_000 },
+    ...options,
+  });
+  return { dir, log };
+}
+
+/** Gives the disk back, closes the log, and checks that it verifies with `events` records. */
+async function closeAndVerify(log: AuditLogger, dir: string, events: number): Promise<void> {
+  vi.restoreAllMocks();
+  await log.close();
+  expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events });
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
   cleanupTmp();
@@ -111,12 +134,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('a batch written during a sync is acknowledged only by a later sync', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld();
     const first = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     const second = [log.emit(sealedEvent(3)), log.emit(sealedEvent(4))];
     // Both batches are written at once (the second while the first one's sync is in flight)...
@@ -139,12 +157,8 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('a failed sync rejects every unacknowledged batch, cuts them off the file, and the chain goes on', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
     const reported: AuditError[] = [];
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
+    const { dir, log } = await openHeld({
       onError: (error) => {
         reported.push(error);
       },
@@ -175,18 +189,11 @@ describe('group commit: the fsync runs off the event loop', () => {
     const next = [log.emit(sealedEvent(7)), log.emit(sealedEvent(8))];
     await releaseSync();
     expect((await Promise.all(next)).map((r: AuditReceipt) => r.seq)).toEqual([3, 4]);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+    await closeAndVerify(log, dir, 4);
   });
 
   it('flush() waits for the sync in flight and rejects with its failure', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 100, maxDelayMs: 60_000 },
-    });
+    const { log } = await openHeld({ batch: { maxEvents: 100, maxDelayMs: 60_000 } });
     const event = log.emit(sealedEvent(1));
     const flushed = log.flush();
     expect(await settled(flushed)).toBe(false);
@@ -198,9 +205,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('hybrid: a critical event is written at once and is durable when its emit resolves', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
+    const { dir, log } = await openHeld({
       durability: 'hybrid',
       batch: { maxEvents: 1000, maxDelayMs: 60_000 },
     });
@@ -216,14 +221,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('rotation waits until the segment is durable: the batch that needs it stays queued', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-      rotation: { maxBytes: 1000 },
-      checkpointEvery: 100_000,
-    });
+    const { dir, log } = await openHeld({ rotation: { maxBytes: 1000 }, checkpointEvery: 100_000 });
     const first = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     const second = [log.emit(sealedEvent(3)), log.emit(sealedEvent(4))]; // would pass maxBytes
     expect(seqs(dir)).toEqual([1, 2]);
@@ -238,18 +236,11 @@ describe('group commit: the fsync runs off the event loop', () => {
       'segment-000002.ndjson',
       'segment-000002.ndjson',
     ]);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+    await closeAndVerify(log, dir, 4);
   });
 
   it('close() waits for the sync in flight, then checkpoints what is durable; a second close waits too', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 100, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld({ batch: { maxEvents: 100, maxDelayMs: 60_000 } });
     const event = log.emit(sealedEvent(1));
     const closing = log.close();
     const again = log.close();
@@ -263,12 +254,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('checkpoint() covers the durable records, not those still being synced', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld();
     const first = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     await releaseSync();
     await Promise.all(first);
@@ -277,18 +263,11 @@ describe('group commit: the fsync runs off the event loop', () => {
     await releaseSync();
     await Promise.all(second);
     expect(log.checkpoint().treeSize).toBe(4);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+    await closeAndVerify(log, dir, 4);
   });
 
   it('a timer that fires during a sync writes its batch at once; the next sync acknowledges it', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 100, maxDelayMs: 5 },
-    });
+    const { dir, log } = await openHeld({ batch: { maxEvents: 100, maxDelayMs: 5 } });
     const a = log.emit(sealedEvent(1));
     await nextSyncStarted();
     const b = log.emit(sealedEvent(2));
@@ -303,12 +282,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('a write that fails while a sync is in flight is cut back alone; the batch being synced stays', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld();
     const a = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     const sizeWithA = fs.statSync(segmentPath(dir)).size;
     vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
@@ -324,18 +298,11 @@ describe('group commit: the fsync runs off the event loop', () => {
     const c = [log.emit(sealedEvent(5)), log.emit(sealedEvent(6))];
     await releaseSync();
     expect((await Promise.all(c)).map((r) => r.seq)).toEqual([3, 4]);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+    await closeAndVerify(log, dir, 4);
   });
 
   it('flush() does not hang when a sync fails while more events wait: it rejects once they are settled', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 100, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld({ batch: { maxEvents: 100, maxDelayMs: 60_000 } });
     const a = log.emit(sealedEvent(1));
     const flushed = log.flush();
     const b = log.emit(sealedEvent(2)); // queued behind the sync in flight
@@ -345,18 +312,11 @@ describe('group commit: the fsync runs off the event loop', () => {
     await expect(flushed).rejects.toBeInstanceOf(AuditWriteError);
     await aFails;
     expect((await b).seq).toBe(1);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 1 });
+    await closeAndVerify(log, dir, 1);
   });
 
   it('a failed sync that cannot be cut back leaves the log broken: nothing more is written until a reopen', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-    });
+    const { dir, log } = await openHeld();
     const a = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     const waiting = log.emit(sealedEvent(3)); // queued; its timer is far away
     vi.spyOn(fs, 'ftruncateSync').mockImplementationOnce(() => {
@@ -382,14 +342,7 @@ describe('group commit: the fsync runs off the event loop', () => {
   });
 
   it('events emitted while a rotation waits for the sync join the waiting batch without being sealed again', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-      rotation: { maxBytes: 1000 },
-      checkpointEvery: 100_000,
-    });
+    const { dir, log } = await openHeld({ rotation: { maxBytes: 1000 }, checkpointEvery: 100_000 });
     const sealing = vi.mocked(hmacSha256Hex);
     const events = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     events.push(log.emit(sealedEvent(3)), log.emit(sealedEvent(4))); // needs a new segment: waits
@@ -403,19 +356,11 @@ describe('group commit: the fsync runs off the event loop', () => {
     expect((await Promise.all(events)).map((r) => r.seq)).toEqual(
       Array.from({ length: 54 }, (_, i) => i + 1),
     );
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 54 });
+    await closeAndVerify(log, dir, 54);
   });
 
   it('a sync that fails while a rotation waits: the waiting batch is written in its place', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-      rotation: { maxBytes: 1000 },
-    });
+    const { dir, log } = await openHeld({ rotation: { maxBytes: 1000 } });
     const lost = [log.emit(sealedEvent(1)), log.emit(sealedEvent(2))];
     const waiting = [log.emit(sealedEvent(3)), log.emit(sealedEvent(4))];
     await failSync();
@@ -427,19 +372,11 @@ describe('group commit: the fsync runs off the event loop', () => {
       [1, 'segment-000001.ndjson'],
       [2, 'segment-000001.ndjson'],
     ]);
-    vi.restoreAllMocks();
-    await log.close();
-    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+    await closeAndVerify(log, dir, 2);
   });
 
   it('a periodic checkpoint taken while a batch is unsynced signs only the durable records', async () => {
-    holdSyncs();
-    const dir = tmpLogDir();
-    const log = await openLogger(dir, {
-      durability: 'batched',
-      batch: { maxEvents: 2, maxDelayMs: 60_000 },
-      checkpointEvery: 2,
-    });
+    const { dir, log } = await openHeld({ checkpointEvery: 2 });
     const events = [1, 2, 3, 4].map((i) => log.emit(sealedEvent(i)));
     await releaseSync(); // acknowledges 1-2 while 3-4 wait for the next sync
     await Promise.all(events.slice(0, 2));
