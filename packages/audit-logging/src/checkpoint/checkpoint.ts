@@ -1,8 +1,8 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { hmacSha256, type SecretKey } from '@vramseal/seal-crypto';
+import { hmacSha256, hmacSha256Hex, type SecretKey } from '@vramseal/seal-crypto';
 import { canonicalJson } from '../envelope/canonical-json.js';
 import { HEX64, ISO_UTC } from '../envelope/formats.js';
-import { equalsHex, toHex } from '../envelope/hex.js';
+import { equalsHex } from '../envelope/hex.js';
 import { validateRecordedText } from '../events/validate.js';
 import { type CheckpointPublicKey, toPublicKey } from './keys.js';
 
@@ -47,7 +47,7 @@ export function makeCheckpoint(
   signingKey: KeyObject | undefined,
 ): Checkpoint {
   const note = checkpointNote(body);
-  const mac = toHex(hmacSha256(key, note));
+  const mac = hmacSha256Hex(key, note);
   const cp: Checkpoint = { ...body, mac };
   return signingKey ? { ...cp, sig: sign(null, note, signingKey).toString('base64') } : cp;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   encodeSealPayload,
   hmacSha256,
+  hmacSha256Hex,
   type SealFields,
   type SecretKey,
   signSeal,
@@ -115,7 +116,7 @@ export function encodeManifestPayload(manifest: UnsignedManifest): Uint8Array {
 
 /** The manifest's MAC: HMAC-SHA256 with the seal key over `encodeManifestPayload`, hex. */
 export function manifestMac(key: SecretKey, manifest: UnsignedManifest): string {
-  return Buffer.from(hmacSha256(key, encodeManifestPayload(manifest))).toString('hex');
+  return hmacSha256Hex(key, encodeManifestPayload(manifest));
 }
 
 /** True when `mac` is the seal key's MAC of the whole manifest (compared in constant time). */
