@@ -15,12 +15,12 @@ import {
   writeManifest,
 } from '../manifest/manifest.js';
 import { planShards, type ShardPlan } from '../model/shard-plan.js';
-import { type BackendChoice, Session } from '../session/session.js';
+import type { BackendChoice } from '../session/session.js';
 import { formatBytes, formatMs, formatRate, shortHex } from '../terminal/format.js';
 import { startProgress } from '../terminal/progress.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { auditDocument, auditLine, auditSettings, narrationPrinter, TOOL } from './shared.js';
+import { auditDocument, auditLine, auditSettings, openCommandSession, TOOL } from './shared.js';
 
 export interface SealCommandOptions {
   backend: BackendChoice;
@@ -78,14 +78,7 @@ export async function sealCommand(
       `--expect-sha256 is one file's digest, but ${plans.length} files were named; seal that file on its own`,
     );
   }
-  const session = await Session.open({
-    backend: options.backend,
-    keys,
-    workerId: options.workerId,
-    device: options.device,
-    ...audit,
-    ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
-  });
+  const session = await openCommandSession(options, keys, audit, term);
   const rows: SealedRow[] = [];
   try {
     const manager = await session.manager().catch((error) => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { NarrationEvent } from '@vramseal/narration-core';
 import { CliError } from '../errors.js';
 import { loadSigningKey } from '../key/signing-key.js';
-import type { SessionOptions } from '../session/session.js';
+import type { WorkerKeys } from '../key/worker-key.js';
+import { type BackendChoice, Session, type SessionOptions } from '../session/session.js';
 import type { Style } from '../terminal/style.js';
 import type { Terminal } from '../terminal/terminal.js';
 
@@ -72,4 +73,24 @@ export function auditLine(
   return settings.signingKey === undefined
     ? `audit    ${settings.auditDir} (checkpoints not signed: no --signing-key)`
     : `audit    ${settings.auditDir} (checkpoints signed by key ${settings.signingKey.id})`;
+}
+
+/**
+ * The session `seal` and `verify` open: backend, keys, worker and device from their flags, the
+ * audit log of `auditSettings`, and with --verbose the manager's narration on stderr.
+ */
+export function openCommandSession(
+  options: { backend: BackendChoice; workerId: string; device?: number | 'auto' },
+  keys: WorkerKeys,
+  audit: Pick<SessionOptions, 'auditDir' | 'signingKey'>,
+  term: Terminal,
+): Promise<Session> {
+  return Session.open({
+    backend: options.backend,
+    keys,
+    workerId: options.workerId,
+    device: options.device,
+    ...audit,
+    ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
+  });
 }

@@ -12,11 +12,11 @@ import {
   readManifest,
   signatureValid,
 } from '../manifest/manifest.js';
-import { type BackendChoice, Session } from '../session/session.js';
+import type { BackendChoice, Session } from '../session/session.js';
 import { formatMs } from '../terminal/format.js';
 import { renderTable } from '../terminal/table.js';
 import type { Terminal } from '../terminal/terminal.js';
-import { auditDocument, auditLine, auditSettings, narrationPrinter } from './shared.js';
+import { auditDocument, auditLine, auditSettings, openCommandSession } from './shared.js';
 
 export interface VerifyCommandOptions {
   backend: BackendChoice;
@@ -80,14 +80,7 @@ export async function verifyCommand(
     }
   });
   const audit = auditSettings(options);
-  const session = await Session.open({
-    backend: options.backend,
-    keys,
-    workerId: options.workerId,
-    device: options.device,
-    ...audit,
-    ...(term.verbose ? { onNarration: narrationPrinter(term), narrationLevel: 'debug' } : {}),
-  });
+  const session = await openCommandSession(options, keys, audit, term);
   const results: ShardResult[] = [];
   const fresh = new Map<string, { shard: SealedShard; manager: VramManager }>();
   try {
