@@ -87,6 +87,15 @@ describe('event schemas', () => {
     const perm = { ...sampleEvent('permission_changed'), change: 'maybe' };
     expect(rejection(() => validateEvent(perm)).message).toMatch(/one of "granted", "revoked"/);
   });
+
+  it('with several faults, names a missing required field first, then an unknown one, then a bad value', () => {
+    const missingAndBad = { type: 'auth_success', actor: 'a', correlationId: 5 };
+    expect(rejection(() => validateEvent(missingAndBad)).field).toBe('method');
+    const unknownAndBad = { type: 'auth_success', actor: 'a', method: 'm', bogus: 1, sourceIp: 5 };
+    expect(rejection(() => validateEvent(unknownAndBad)).field).toBe('bogus');
+    const badOptional = { type: 'auth_success', actor: 'a', method: 'm', sourceIp: 5 };
+    expect(rejection(() => validateEvent(badOptional)).field).toBe('sourceIp');
+  });
 });
 
 describe('log injection defences', () => {

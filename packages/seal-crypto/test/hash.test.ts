@@ -155,7 +155,7 @@ describe('hmacSha256Hex', () => {
     }
   });
 
-  it('MACs a string as its UTF-8 bytes, with a SecretKey as with its bytes (property)', () => {
+  it('MACs a string as its UTF-8 bytes, and bytes as hmacSha256 does, with a SecretKey (property)', () => {
     const key = deriveKey('hmac-hex-test-token-5d1c9a7e3b', 'audit');
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
@@ -190,7 +190,7 @@ describe('hmacSha256Hex', () => {
       /key must be a SecretKey or a Uint8Array/,
     );
     expect(() => hmacSha256Hex(ascii('k'), 42 as unknown as string)).toThrow(
-      /data must be a Uint8Array \(a Buffer is fine\) or a string, got a number/,
+      /data must be a Uint8Array \(a Buffer is fine\), got a number/,
     );
   });
 });

@@ -219,6 +219,14 @@ function planFor(type: LoggedEventType): ValidationPlan {
     ];
     fields.push({ name: 'type', kind: 'name', required: true });
     fields.sort((a, b) => (a.name < b.name ? -1 : 1));
+    // JS objects list integer-like keys first, whatever the insertion order: with such a field
+    // the copy's JSON.stringify would no longer be canonical JSON.
+    const integerLike = fields.find((f) => /^(0|[1-9]\d*)$/.test(f.name));
+    if (integerLike) {
+      throw new Error(
+        `event schema "${type}" has the integer-like field name "${integerLike.name}"`,
+      );
+    }
     plan = {
       system: schema.category === 'system',
       fields,
@@ -275,24 +283,17 @@ function checkEvent(input: unknown, allowSystem: boolean, unsafe: RegExp): Logge
     );
   }
   // Each value is read once, so a getter cannot show one value to the check and another to the
-  // copy; the copy gets its keys in sorted order, so JSON.stringify of it is its canonical JSON
-  // (envelope/record.ts eventJson relies on this).
-  const clean: Record<string, unknown> = {};
-  for (const { name, kind, required } of plan.fields) {
-    if (name === 'type') {
-      clean.type = type;
-      continue;
-    }
-    const value = Object.hasOwn(record, name) ? record[name] : undefined;
-    if (value === undefined) {
-      if (!required) continue;
+  // copy. A missing required field is reported first, then an unknown one, then a bad value.
+  const values = plan.fields.map(({ name }) =>
+    name === 'type' ? type : Object.hasOwn(record, name) ? record[name] : undefined,
+  );
+  for (const [i, { name, kind, required }] of plan.fields.entries()) {
+    if (required && values[i] === undefined) {
       throw new AuditValidationError(
         name,
         `event "${type}" is missing required field "${name}" (${kindLabel(kind)})`,
       );
     }
-    checkField(name, kind, value, unsafe);
-    clean[name] = value;
   }
   for (const field in record) {
     if (Object.hasOwn(record, field) && !plan.known.has(field)) {
@@ -301,6 +302,15 @@ function checkEvent(input: unknown, allowSystem: boolean, unsafe: RegExp): Logge
         `event "${type}" has unknown field ${JSON.stringify(field.slice(0, 64))}; remove it or use a documented field`,
       );
     }
+  }
+  // The copy gets its keys in sorted order, so JSON.stringify of it is its canonical JSON
+  // (envelope/record.ts eventJson relies on this).
+  const clean: Record<string, unknown> = {};
+  for (const [i, { name, kind }] of plan.fields.entries()) {
+    const value = values[i];
+    if (value === undefined) continue;
+    if (name !== 'type') checkField(name, kind, value, unsafe);
+    clean[name] = value;
   }
   return clean as LoggedEvent;
 }

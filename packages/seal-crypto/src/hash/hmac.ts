@@ -1,5 +1,5 @@
 import { createHmac, type KeyObject } from 'node:crypto';
-import { assertBytes, describe } from '../errors/arguments.js';
+import { assertBytes } from '../errors/arguments.js';
 import { invalidType } from '../errors/errors.js';
 import { isSecretKey, type SecretKey, secretKeyObject } from '../key/secret-key.js';
 import { toPlainBytes } from './sha256.js';
@@ -31,12 +31,7 @@ export function hmacSha256Hex(key: Uint8Array | SecretKey, data: Uint8Array | st
     }
     return createHmac('sha256', hmacKey).update(data, 'utf8').digest('hex');
   }
-  if (!(data instanceof Uint8Array)) {
-    throw invalidType(
-      'data',
-      `data must be a Uint8Array (a Buffer is fine) or a string, got ${describe(data)}`,
-    );
-  }
+  assertBytes(data, 'data');
   return createHmac('sha256', hmacKey).update(data).digest('hex');
 }
 

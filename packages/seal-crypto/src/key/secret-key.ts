@@ -20,8 +20,7 @@ export class SecretKey {
   readonly purpose: KeyPurpose;
   /**
    * The key bytes, as a node:crypto KeyObject: held in native memory rather than on the JS heap,
-   * never printed, and an HMAC keyed with it skips importing raw key bytes on every call (about
-   * half the cost of the short MACs the audit log computes per record).
+   * never printed, and handed to createHmac as is.
    */
   readonly #keyObject: KeyObject;
 

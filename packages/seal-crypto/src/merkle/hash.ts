@@ -30,7 +30,10 @@ const leafScratch = new Uint8Array(1 + SMALL_LEAF);
 export function hashLeaf(data: Uint8Array): Uint8Array {
   if (data.length <= SMALL_LEAF) {
     leafScratch.set(data, 1);
-    return hashPrefixedLeaf(leafScratch.subarray(0, 1 + data.length));
+    const leaf = hashPrefixedLeaf(leafScratch.subarray(0, 1 + data.length));
+    // The leaf may be model weights or an audit record: no copy of it outlives the call.
+    leafScratch.fill(0, 1, 1 + data.length);
+    return leaf;
   }
   return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
 }
