@@ -20,14 +20,16 @@ export {
 export { type ProofBundleConfig, proofBundleConfig } from './proof-bundle/config.js';
 export { type BackendChoice, chooseBackend } from './scenario/backend-choice.js';
 export { NarrationLog } from './scenario/narration-log.js';
+export type {
+  ManagerSetup,
+  Outcome,
+  ScenarioAuditLog,
+  ScenarioEvidence,
+  ScenarioShard,
+  ScenarioTree,
+} from './scenario/types.js';
 export { flipBit, randomBytes, randomToken, smallestChange, tamperField } from './tamper.js';
 export {
-  type ManagerSetup,
-  type Outcome,
-  type ScenarioAuditLog,
-  type ScenarioEvidence,
-  type ScenarioShard,
-  type ScenarioTree,
   VramsealWorld,
   VramWorld,
 } from './world.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ScenarioEvidence } from '../world.js';
+import type { ScenarioEvidence } from '../scenario/types.js';
 
 /** The media type of the summary each scenario attaches; the index formatter reads it. */
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.vramseal.scenario-evidence+json';

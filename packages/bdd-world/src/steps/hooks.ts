@@ -6,7 +6,8 @@ import {
   writeScenarioEvidence,
 } from '../proof-bundle/scenario-evidence.js';
 import { chooseBackend } from '../scenario/backend-choice.js';
-import type { ScenarioEvidence, VramWorld } from '../world.js';
+import type { ScenarioEvidence } from '../scenario/types.js';
+import type { VramWorld } from '../world.js';
 
 // A run without a CUDA device leaves @gpu scenarios out (proofBundleConfig's `tags`); a run that
 // does not filter them gets a visible skip with the reason instead of a failure on the mock.

@@ -1,5 +1,6 @@
 import { type DataTable, Given, When } from '@cucumber/cucumber';
-import type { ManagerSetup, VramWorld } from '../world.js';
+import type { ManagerSetup } from '../scenario/types.js';
+import type { VramWorld } from '../world.js';
 
 const MiB = 1024 * 1024;
 

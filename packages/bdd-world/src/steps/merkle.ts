@@ -12,8 +12,9 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '@vramseal/seal-crypto';
+import type { ScenarioTree } from '../scenario/types.js';
 import { randomBytes } from '../tamper.js';
-import type { ScenarioTree, VramWorld } from '../world.js';
+import type { VramWorld } from '../world.js';
 import { sealShard } from './sealing.js';
 
 // Merkle steps on shards the VRAM manager sealed: the tree root a seal carries was computed by the
