@@ -39,7 +39,8 @@ export {
   type Severity,
 } from './events/schema.js';
 export { MAX_FIELD_BYTES, validateEvent, validateField } from './events/validate.js';
-export { AuditLogger, type AuditReceipt } from './logger/audit-logger.js';
+export { AuditLogger } from './logger/audit-logger.js';
+export type { AuditReceipt } from './logger/group-commit.js';
 export type { AuditLoggerOptions, Durability } from './logger/options.js';
 export {
   type VerifyFailure,

@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { hmacSha256Hex, type SecretKey } from '@vramseal/seal-crypto';
+import { hmacSha256, hmacSha256Hex, type SecretKey } from '@vramseal/seal-crypto';
 import type { LoggedEvent } from '../events/schema.js';
 import { validateRecordedEvent, validateRecordedText } from '../events/validate.js';
 import { HEX64, ISO_UTC } from './formats.js';
-import { equalsHex, fromHex } from './hex.js';
+import { equalsHex } from './hex.js';
 
 /**
  * One line of a segment file. `mac` = HMAC-SHA256(audit key, canonical JSON of every other field),
@@ -39,7 +39,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * for every event type), natively and several times faster. Only for such events: any other
  * object must go through `canonicalJson`.
  */
-export function eventJson(event: LoggedEvent): string {
+function eventJson(event: LoggedEvent): string {
   return JSON.stringify(event);
 }
 
@@ -58,7 +58,7 @@ function recordText(body: RecordBody, event: string): { head: string; tail: stri
 }
 
 /** The text the MAC covers: canonical JSON of the body. */
-export function macInput(body: RecordBody): string {
+function macInput(body: RecordBody): string {
   const { head, tail } = recordText(body, eventJson(body.event));
   return head + tail;
 }
@@ -75,7 +75,7 @@ export function sealRecord(key: SecretKey, body: RecordBody): { mac: string; lin
 
 /** True when `record.mac` is the audit key's MAC of the record (compared in constant time). */
 export function macMatches(key: SecretKey, record: AuditRecord): boolean {
-  return equalsHex(fromHex(hmacSha256Hex(key, macInput(record))), record.mac);
+  return equalsHex(hmacSha256(key, Buffer.from(macInput(record), 'utf8')), record.mac);
 }
 
 /** The line written to disk (without its newline): canonical JSON of the whole record. */

@@ -27,8 +27,6 @@ import {
 import { type RecoveredState, recoverLog } from './recovery.js';
 import { SegmentFiles } from './segment-files.js';
 
-export type { AuditReceipt } from './group-commit.js';
-
 /**
  * An append-only, HMAC-chained, Merkle-checkpointed audit log in one directory. One writer per
  * directory. `emit` validates and queues; when its event becomes a durable record depends on the

@@ -261,7 +261,7 @@ export class GroupCommit {
       }
     } catch (error) {
       failure = new AuditWriteError(
-        `audit bookkeeping failed in ${this.files.dir} after a sync: ${(error as Error).message}`,
+        `audit bookkeeping failed in ${this.files.dir} after a successful sync (${(error as Error).message}): some events of that sync may never be acknowledged although they are on disk; close and reopen the log, and report this as a bug`,
         error,
       );
       this.hooks.report(failure);
