@@ -1,4 +1,4 @@
-import { type Backend, loadBackend } from '@vramseal/cuda-ffi';
+import { type Backend, CudaFfiError, loadBackend } from '@vramseal/cuda-ffi';
 import { configError, type ResolvedConfig } from '../config/options.js';
 import { messageOf, VramError } from '../errors.js';
 
@@ -38,6 +38,31 @@ export function auditNote(outcome: { durable: boolean; error?: unknown }): strin
   return outcome.error instanceof Error && outcome.error.message === 'no audit logger configured'
     ? ''
     : ` (the audit record could not be written: ${messageOf(outcome.error)})`;
+}
+
+/** Any failure of a seal as a VramError (aborts, cuda-ffi and seal-crypto errors included). */
+export function sealFailure(error: unknown, signal: AbortSignal | undefined): VramError {
+  if (error instanceof VramError) return error;
+  if (isAbort(error, signal)) {
+    return new VramError(
+      'ABORTED',
+      'the seal was aborted by its signal; its memory was freed and nothing was sealed',
+      { cause: signal?.reason ?? error },
+    );
+  }
+  if (error instanceof CudaFfiError) {
+    return new VramError(
+      'DEVICE_ERROR',
+      `the device failed while the shard was copied or hashed: ${error.message}; its memory was freed. Check the device (nvidia-smi, the driver log) before sealing on it again`,
+      { cause: error },
+    );
+  }
+  // The only foreign code a seal runs is its source (the caller's stream).
+  return new VramError(
+    'SOURCE_UNREADABLE',
+    `reading the shard's source failed: ${messageOf(error)}; its memory was freed, retry the seal`,
+    { cause: error, argument: 'source' },
+  );
 }
 
 export function sealFailureWords(error: VramError): string {
