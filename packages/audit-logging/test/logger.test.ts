@@ -14,6 +14,7 @@ import {
   verifyRecordInclusion,
 } from '@vramseal/audit-logging';
 import { deriveKey } from '@vramseal/seal-crypto';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   auditKey,
@@ -315,6 +316,40 @@ describe('rotation', () => {
     await log.close();
     expect(readLines(segmentPath(dir, 1))).toHaveLength(2);
     expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 3 });
+  });
+});
+
+describe('timestamps', () => {
+  it("stamps each record with the clock's time exactly as Date#toISOString writes it (property)", async () => {
+    // Times within a second, across seconds, and a clock stepped back (NTP) or far ahead.
+    const step = fc.oneof(
+      fc.integer({ min: 0, max: 999 }),
+      fc.integer({ min: 1000, max: 3_600_000 }),
+      fc.integer({ min: -5000, max: -1 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 253_402_000_000_000 }), // up to the year 9999
+        fc.array(step, { minLength: 1, maxLength: 12 }),
+        async (start, steps) => {
+          const times = [start];
+          for (const d of steps) times.push(Math.max(0, times.at(-1)! + d));
+          let next = 0;
+          const dir = tmpLogDir();
+          const log = await openLogger(dir, {
+            durability: 'batched',
+            // One reading per emit, in order; the closing checkpoint reads the last time again.
+            clock: () => new Date(times[Math.min(next++, times.length - 1)]!),
+          });
+          const receipts = await Promise.all(times.map((_, i) => log.emit(sealedEvent(i + 1))));
+          await log.close();
+          expect(receipts.map((r) => r.ts)).toEqual(times.map((ms) => new Date(ms).toISOString()));
+          const onDisk = readLines(segmentPath(dir)).map((l) => JSON.parse(l).ts);
+          expect(onDisk).toEqual(receipts.map((r) => r.ts));
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 

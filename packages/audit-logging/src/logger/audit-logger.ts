@@ -26,6 +26,7 @@ import {
 } from './options.js';
 import { type RecoveredState, recoverLog } from './recovery.js';
 import { SegmentFiles } from './segment-files.js';
+import { IsoTimestamps } from './timestamps.js';
 
 /**
  * An append-only, HMAC-chained, Merkle-checkpointed audit log in one directory. One writer per
@@ -43,6 +44,7 @@ export class AuditLogger implements AsyncDisposable {
   private checkpoints: Checkpoint[];
   private readonly files: SegmentFiles;
   private readonly commits: GroupCommit;
+  private readonly timestamps = new IsoTimestamps();
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -269,7 +271,7 @@ export class AuditLogger implements AsyncDisposable {
   }
 
   private now(): string {
-    return this.settings.clock().toISOString();
+    return this.timestamps.format(this.settings.clock());
   }
 
   private report(error: AuditError): void {
