@@ -174,6 +174,52 @@ describe('sealModel from a stream', () => {
   });
 });
 
+describe('sealModel from a hand-written stream', () => {
+  // An async iterator written by hand, not a generator: what return() gives is up to its author.
+  function handWritten(chunks: Uint8Array[], onReturn: () => unknown): AsyncIterable<Uint8Array> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          next: async () =>
+            i < chunks.length
+              ? { done: false, value: chunks[i++]! }
+              : { done: true, value: undefined },
+          return: onReturn as () => Promise<IteratorResult<Uint8Array>>,
+        };
+      },
+    };
+  }
+
+  it("reports why the seal failed, whatever the stream's return() does when it is closed", async () => {
+    h = await harness();
+    const before = h.manager.availableVram();
+    const data = randomShard(1000);
+    const returns: [string, () => unknown][] = [
+      ['a plain object, not a promise', () => ({ done: true, value: undefined })],
+      [
+        'a synchronous throw',
+        () => {
+          throw new Error('return() exploded');
+        },
+      ],
+      ['a rejected promise', () => Promise.reject(new Error('return() rejected'))],
+    ];
+    for (const [what, onReturn] of returns) {
+      const error = await h.manager
+        .sealModel(handWritten([data], onReturn), { byteLength: 1001 })
+        .catch((e) => e);
+      expect(error, what).toBeInstanceOf(VramError);
+      expect(error, what).toMatchObject({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(/ended after 1000 of the 1001/),
+      });
+    }
+    expect(h.manager.usedVram()).toBe(0);
+    expect(h.manager.availableVram()).toBe(before);
+  });
+});
+
 describe('sealModel from a file path', () => {
   it('seals a file, and refuses a missing file, a directory and a byteLength that disagrees', async () => {
     h = await harness();

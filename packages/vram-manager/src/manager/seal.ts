@@ -54,7 +54,8 @@ export async function seal(
       throw error;
     }
   } catch (error) {
-    await request.source.close();
+    // Closing the source never replaces the reason the seal failed.
+    await request.source.close().catch(() => {});
     const failure = sealFailure(error, request.options.signal);
     core.metrics.sealed('failure', (performance.now() - started) / 1000);
     core.say(failure.code === 'INSUFFICIENT_VRAM' ? 'warn' : 'error', {

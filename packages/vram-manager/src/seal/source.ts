@@ -242,8 +242,13 @@ function streamSource(
     },
     async close() {
       // Not awaited: a stream stalled inside its own await answers return() only when that
-      // await settles, which may be never.
-      iterator?.return?.().catch(() => {});
+      // await settles, which may be never. A hand-written iterator's return() may also throw or
+      // give a plain object: either way the stream is told to stop, and nothing more is asked.
+      try {
+        Promise.resolve(iterator?.return?.()).catch(() => {});
+      } catch {
+        // It threw: the stream had its chance to clean up.
+      }
     },
   };
 }
