@@ -39,7 +39,7 @@ describe('event schemas', () => {
       'security',
       'vram',
     ]);
-    expect(userTypes).toHaveLength(36);
+    expect(userTypes).toHaveLength(37);
   });
 
   it.each(userTypes)('%s: a sample built from its schema validates', (type) => {

@@ -63,6 +63,7 @@ describe('the `name` field kind', () => {
       'vram_allocated',
       'vram_allocation_failed',
       'vram_deallocated',
+      'vram_deallocation_failed',
       'vram_manager_reset',
       'vram_sealed',
     ]);
@@ -85,7 +86,7 @@ describe('the `name` field kind', () => {
     expect(nameFields.map(([t, f]) => `${t}.${f}`).sort()).toEqual(expected.sort());
     // Every vram event names its worker; the shard-level ones name their shard.
     for (const type of vramTypes) expect(nameFields).toContainEqual([type, 'workerId']);
-    expect(nameFields.filter(([, f]) => f === 'shardId')).toHaveLength(9);
+    expect(nameFields.filter(([, f]) => f === 'shardId')).toHaveLength(10);
   });
 
   const accepted: [string, string][] = [

@@ -56,6 +56,23 @@ describe('a device that fails under the manager', () => {
     expect(h.manager.state).toBe('stopped');
   });
 
+  it('a seal that fails and whose free fails too is audited as a failed free, never as released', async () => {
+    const { backend, faults } = faultyBackend();
+    h = await harness({ backend });
+    faults.digest = true;
+    faults.free = true;
+    const error = await h.manager
+      .sealModel(randomShard(2 * MiB), { shardId: 'doubly-sick' })
+      .catch((e) => e);
+    expect(error).toMatchObject({ code: 'DEVICE_ERROR' });
+    expect(h.manager.usedVram()).toBe(0);
+    await settleAudit(h);
+    const events = h.auditEvents();
+    expect(events.map((e) => e.type)).toEqual(['vram_allocated', 'vram_deallocation_failed']);
+    expect(events[1]).toMatchObject({ shardId: 'doubly-sick', vramBytes: 2 * MiB });
+    expect(narrationOf(h, 'deallocate').map((n) => n.level)).toEqual(['error']);
+  });
+
   it('a cudaFree failure is CUDA_DEALLOCATION_FAILED; the shard is off the books and capacity returns', async () => {
     const { backend, faults } = faultyBackend();
     h = await harness({ backend });
@@ -76,6 +93,21 @@ describe('a device that fails under the manager', () => {
       error_kind: 'CUDA_DEALLOCATION_FAILED',
     });
     await expect(h.manager.deallocate(shard)).rejects.toMatchObject({ code: 'NOT_SEALED' });
+    // The audit trail says the shard left the books, and that its free failed (never that it
+    // was released).
+    await settleAudit(h);
+    const events = h.auditEvents();
+    expect(events.map((e) => e.type)).toEqual([
+      'vram_allocated',
+      'vram_sealed',
+      'vram_deallocation_failed',
+    ]);
+    expect(events.at(-1)).toMatchObject({
+      shardId: 'stuck',
+      gpuDevice: 0,
+      vramBytes: 4 * MiB,
+      reason: expect.stringMatching(/cudaErrorIllegalAddress|cudaFree|illegal/i),
+    });
   });
 
   it('close() frees every shard even when some frees fail, then reports how many failed', async () => {
@@ -90,6 +122,8 @@ describe('a device that fails under the manager', () => {
     expect(h.manager.state).toBe('closed');
     expect(backend.memInfo(0).freeBytes).toBe(64 * MiB);
     await h.manager.close(); // reported once; closing again is not an error
+    const failed = h.auditEvents().filter((e) => e.type === 'vram_deallocation_failed');
+    expect(failed.map((e) => e.shardId).sort()).toEqual(['one', 'two']);
   });
 });
 

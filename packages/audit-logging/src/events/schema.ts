@@ -50,6 +50,14 @@ export const COMMON_OPTIONAL_FIELDS = {
   correlationId: 'text',
 } as const satisfies Record<string, FieldKind>;
 
+/** A shard's device memory: what allocation and deallocation events name. */
+const SHARD_MEMORY = {
+  shardId: 'name',
+  gpuDevice: 'uint',
+  vramBytes: 'uint',
+  workerId: 'name',
+} as const satisfies Record<string, FieldKind>;
+
 const CHANGE = ['granted', 'revoked'] as const;
 /** Which check of a seal verification failed. */
 const SEAL_CHECK = ['signature', 'tree_root', 'digest', 'unknown_shard'] as const;
@@ -204,7 +212,7 @@ export const EVENT_SCHEMAS = {
     category: 'vram',
     severity: 'info',
     description: 'Device memory was allocated for a shard.',
-    required: { shardId: 'name', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'name' },
+    required: SHARD_MEMORY,
   },
   vram_allocation_failed: {
     category: 'vram',
@@ -223,7 +231,13 @@ export const EVENT_SCHEMAS = {
     category: 'vram',
     severity: 'info',
     description: 'Device memory of a shard was released.',
-    required: { shardId: 'name', gpuDevice: 'uint', vramBytes: 'uint', workerId: 'name' },
+    required: SHARD_MEMORY,
+  },
+  vram_deallocation_failed: {
+    category: 'vram',
+    severity: 'warning',
+    description: 'Freeing a shard failed: it is off the books; the device may need attention.',
+    required: { ...SHARD_MEMORY, reason: 'text' },
   },
   policy_violation: {
     category: 'vram',
@@ -336,12 +350,7 @@ export const EVENT_SCHEMAS = {
     category: 'system',
     severity: 'critical',
     description: 'On open, a torn (partially written, never acknowledged) tail was cut off.',
-    required: {
-      file: 'text',
-      droppedBytes: 'uint',
-      droppedSha256: 'sha256',
-      lastGoodSeq: 'uint',
-    },
+    required: { file: 'text', droppedBytes: 'uint', droppedSha256: 'sha256', lastGoodSeq: 'uint' },
   },
 } as const satisfies Record<string, EventSchema>;
 

@@ -89,3 +89,16 @@ export function snakeFacts(facts: object): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * A device or driver message as an audit `reason` (a `text` field): printable ASCII, at most 200
+ * characters, no pointer-like hex (the audit log refuses what could help an exploit).
+ */
+export function auditReason(message: string, fallback: string): string {
+  return (
+    message
+      .slice(0, 200)
+      .replace(/[^\x20-\x7e]/g, ' ')
+      .replace(/0x[0-9a-f]+/gi, '0x?') || fallback
+  );
+}

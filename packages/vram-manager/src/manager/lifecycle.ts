@@ -10,7 +10,7 @@ import { integratedDeviceViolations, policyError } from '../policy/vram-only.js'
 import { type SealedShard, sameSeal, sealFieldsOf } from '../shard/sealed-shard.js';
 import { checkResetOptions } from './checks.js';
 import { ManagerCore, type ShardRecord } from './core.js';
-import { closedError, openBackend } from './failures.js';
+import { auditReason, closedError, openBackend } from './failures.js';
 import { reportViolations } from './residency.js';
 import { say } from './sentences.js';
 import type { ResetOptions, StopReason } from './types.js';
@@ -203,6 +203,15 @@ async function release(core: ManagerCore, record: ShardRecord): Promise<void> {
       human: say.deallocateFailed(shard.shardId),
       errorKind: 'CUDA_DEALLOCATION_FAILED',
       context: { reason: messageOf(error) },
+    });
+    // Off the books either way: the audit trail must say this shard left them, and how.
+    core.audit.routine({
+      type: 'vram_deallocation_failed',
+      shardId: shard.shardId,
+      gpuDevice: shard.gpuDevice,
+      vramBytes: shard.vramBytes,
+      workerId: core.config.workerId,
+      reason: auditReason(messageOf(error), 'cudaFree failed'),
     });
     throw new VramError(
       'CUDA_DEALLOCATION_FAILED',

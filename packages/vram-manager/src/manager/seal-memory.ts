@@ -4,6 +4,7 @@ import { AllocationRefused, type CapacityLedger } from '../capacity/capacity.js'
 import { messageOf, type PolicyViolation, VramError } from '../errors.js';
 import { policyError } from '../policy/vram-only.js';
 import type { ManagerCore } from './core.js';
+import { auditReason } from './failures.js';
 import { reportViolations } from './residency.js';
 import type { SealRequest } from './seal-request.js';
 import { say } from './sentences.js';
@@ -88,11 +89,7 @@ function allocationFailed(
     requestedBytes: bytes,
     availableBytes: available,
     workerId: core.config.workerId,
-    reason:
-      reason
-        .slice(0, 200)
-        .replace(/[^\x20-\x7e]/g, ' ')
-        .replace(/0x[0-9a-f]+/gi, '0x?') || 'allocation failed',
+    reason: auditReason(reason, 'allocation failed'),
   });
 }
 
@@ -151,6 +148,15 @@ export function freeAfterFailedSeal(
       errorKind: 'CUDA_DEALLOCATION_FAILED',
       context: { reason: messageOf(error) },
     });
+    core.audit.routine({
+      type: 'vram_deallocation_failed',
+      shardId,
+      gpuDevice: allocation.device,
+      vramBytes: allocation.bytes,
+      workerId: core.config.workerId,
+      reason: auditReason(messageOf(error), 'cudaFree failed'),
+    });
+    return;
   } finally {
     core.capacity.release(allocation.device, allocation.bytes);
   }
