@@ -121,15 +121,17 @@ export function checkInteger(value: unknown, argument: string, min: number, max:
   return value;
 }
 
+/** An index of one of `deviceCount` devices. */
+export function isDeviceIndex(value: unknown, deviceCount: number): value is number {
+  return (
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < deviceCount
+  );
+}
+
 /** Device index, or 'auto' (the device with the most available VRAM). */
 export function checkDeviceChoice(value: unknown, deviceCount: number): number | 'auto' {
   if (value === undefined || value === 'auto') return 'auto';
-  if (
-    typeof value !== 'number' ||
-    !Number.isSafeInteger(value) ||
-    value < 0 ||
-    value >= deviceCount
-  ) {
+  if (!isDeviceIndex(value, deviceCount)) {
     throw invalidInput(
       'options.device',
       `options.device must be 'auto' or a device index from 0 to ${deviceCount - 1}, got ${describeValue(value)}`,

@@ -1,5 +1,6 @@
 import { deviceIndexes } from '../capacity/capacity.js';
 import { describeValue, invalidInput, type PolicyViolation } from '../errors.js';
+import { isDeviceIndex } from '../input/validate.js';
 import { deviceReports, findViolations, policyError } from '../policy/vram-only.js';
 import type { ManagerCore } from './core.js';
 import { closedError } from './failures.js';
@@ -40,12 +41,7 @@ export function capacityQuery(
 
 function checkDevice(core: ManagerCore, device: unknown): number {
   const count = core.backend.deviceCount();
-  if (
-    typeof device !== 'number' ||
-    !Number.isSafeInteger(device) ||
-    device < 0 ||
-    device >= count
-  ) {
+  if (!isDeviceIndex(device, count)) {
     throw invalidInput(
       'device',
       `device must be an index from 0 to ${count - 1}, got ${describeValue(device)}`,
