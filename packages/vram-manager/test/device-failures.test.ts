@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VramError } from '@vramseal/vram-manager';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { faultyBackend } from './fake-gpu.js';
 import {
@@ -56,6 +57,22 @@ describe('a device that fails under the manager', () => {
     expect(h.manager.state).toBe('stopped');
   });
 
+  it("a verify that fails on the device's own error is durably audited, whatever that error says", async () => {
+    const { backend, faults } = faultyBackend();
+    h = await harness({ backend });
+    const shard = await h.manager.sealModel(randomShard(MiB), { shardId: 'kernel-fault' });
+    faults.digest = true;
+    faults.message = `treeDigestKernel failed at 0x7ffd5a3c1e20: state ${'cd'.repeat(40)}`;
+    const error = await h.manager.verifySealed(shard).catch((e) => e);
+    expect(error).toMatchObject({ code: 'SEAL_VERIFICATION_FAILED', check: 'tree_root' });
+    expect(error.message).not.toMatch(/audit record could not be written/);
+    const failed = h.auditEvents().filter((e) => e.type === 'seal_verification_failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toBe(
+      `tree_root: the tree root could not be recomputed (treeDigestKernel failed at 0x?: state ${'cd'.repeat(8)}...)`,
+    );
+  });
+
   it('a seal that fails and whose free fails too is audited as a failed free, never as released', async () => {
     const { backend, faults } = faultyBackend();
     h = await harness({ backend });
@@ -106,8 +123,42 @@ describe('a device that fails under the manager', () => {
       shardId: 'stuck',
       gpuDevice: 0,
       vramBytes: 4 * MiB,
-      reason: expect.stringMatching(/cudaErrorIllegalAddress|cudaFree|illegal/i),
+      reason: 'cudaFree failed: an illegal memory access was encountered (fake)',
     });
+  });
+
+  it('audits a failed free whatever the driver says: its message is made text the log accepts (property)', async () => {
+    const { backend, faults } = faultyBackend();
+    h = await harness({ backend });
+    // Messages the audit log would refuse as they are, then anything at all.
+    const nasty = [
+      `key-like ${'ab'.repeat(32)}`,
+      `${'7'.repeat(70)} digits`,
+      'at 0x7ffd5a3c1e20 (a pointer)',
+      '\n\t\u001b[31m',
+      '',
+      'é'.repeat(3000),
+      '\u202e bidi',
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constantFrom(...nasty), fc.string({ unit: 'binary', maxLength: 400 })),
+        async (message) => {
+          faults.free = false;
+          const shard = await h!.manager.sealModel(randomShard(64 * 1024));
+          faults.free = true;
+          faults.message = message;
+          await expect(h!.manager.deallocate(shard)).rejects.toMatchObject({
+            code: 'CUDA_DEALLOCATION_FAILED',
+          });
+          await settleAudit(h!);
+          const last = h!.auditEvents().at(-1);
+          expect(last).toMatchObject({ type: 'vram_deallocation_failed', shardId: shard.shardId });
+          expect(h!.manager.observabilityFailures.audit).toBe(0);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('close() frees every shard even when some frees fail, then reports how many failed', async () => {

@@ -152,6 +152,8 @@ export interface DeviceFaults {
   read: boolean;
   /** free() throws a CUDA error (cudaFree failed); the handle is gone all the same. */
   free: boolean;
+  /** The text those errors carry (a driver's message may hold anything); a fixed one by default. */
+  message?: string;
 }
 
 /**
@@ -169,7 +171,7 @@ export function faultyBackend(devices: number[] = [64 * MiB]): {
     new CudaError(
       'cudaErrorIllegalAddress',
       operation,
-      `${operation} failed: an illegal memory access was encountered (fake)`,
+      faults.message ?? `${operation} failed: an illegal memory access was encountered (fake)`,
     );
   const backend = new Proxy(inner, {
     get(target, property) {

@@ -206,9 +206,15 @@ describe('sealModel from a hand-written stream', () => {
       ['a rejected promise', () => Promise.reject(new Error('return() rejected'))],
     ];
     for (const [what, onReturn] of returns) {
+      let told = 0;
+      const counted = () => {
+        told += 1;
+        return onReturn();
+      };
       const error = await h.manager
-        .sealModel(handWritten([data], onReturn), { byteLength: 1001 })
+        .sealModel(handWritten([data], counted), { byteLength: 1001 })
         .catch((e) => e);
+      expect(told, `${what}: the stream is told to stop once`).toBe(1);
       expect(error, what).toBeInstanceOf(VramError);
       expect(error, what).toMatchObject({
         code: 'INVALID_INPUT',
@@ -505,5 +511,30 @@ describe('input validation', () => {
       code: 'INVALID_INPUT',
     });
     await h.manager.sealModel(randomShard(1000));
+  });
+});
+
+describe('calling conventions', () => {
+  it('every method returning a promise rejects, never throws, even when called without its manager', async () => {
+    h = await harness();
+    const m = h.manager;
+    const unbound = [
+      ['sealModel', m.sealModel],
+      ['verifySealed', m.verifySealed],
+      ['verifyShardSet', m.verifyShardSet],
+      ['reset', m.reset],
+      ['deallocate', m.deallocate],
+      ['enforceVramOnlyPolicy', m.enforceVramOnlyPolicy],
+      ['attestVramResidency', m.attestVramResidency],
+      ['close', m.close],
+    ] as const;
+    for (const [name, method] of unbound) {
+      let result: unknown;
+      expect(() => {
+        result = (method as (...args: unknown[]) => unknown)(undefined);
+      }, name).not.toThrow();
+      expect(result, name).toBeInstanceOf(Promise);
+      await expect(result, name).rejects.toBeInstanceOf(TypeError);
+    }
   });
 });

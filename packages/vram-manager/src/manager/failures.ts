@@ -1,3 +1,4 @@
+import { validateField } from '@vramseal/audit-logging';
 import { type Backend, CudaFfiError, loadBackend } from '@vramseal/cuda-ffi';
 import { configError, type ResolvedConfig } from '../config/options.js';
 import { messageOf, VramError } from '../errors.js';
@@ -91,14 +92,22 @@ export function snakeFacts(facts: object): Record<string, unknown> {
 }
 
 /**
- * A device or driver message as an audit `reason` (a `text` field): printable ASCII, at most 200
- * characters, no pointer-like hex (the audit log refuses what could help an exploit).
+ * A message (a device's or driver's, quoted in a reason) as an audit `reason`, which the log checks
+ * as `text`: printable ASCII, at most 200 characters, no pointer-like hex and no run of 64+ hex
+ * digits (the log refuses what could help an exploit or look like key material). A refused reason
+ * would drop the whole record, so what still fails the log's own check becomes `fallback`.
  */
 export function auditReason(message: string, fallback: string): string {
-  return (
-    message
-      .slice(0, 200)
-      .replace(/[^\x20-\x7e]/g, ' ')
-      .replace(/0x[0-9a-f]+/gi, '0x?') || fallback
-  );
+  const text = message
+    .slice(0, 200)
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .replace(/0x[0-9a-f]+/gi, '0x?')
+    .replace(/[0-9a-f]{64,}/gi, (run) => `${run.slice(0, 16)}...`)
+    .trim();
+  try {
+    validateField('reason', 'text', text);
+    return text;
+  } catch {
+    return fallback;
+  }
 }

@@ -128,8 +128,9 @@ function safeAvailable(core: ManagerCore, device: number): number {
 }
 
 /**
- * Frees the memory of a seal that failed. A failed free is narrated, not thrown: the caller gets
- * the seal's own failure, and the reservation is released either way.
+ * Frees the memory of a seal that failed. A failed free is narrated and audited
+ * (`vram_deallocation_failed`), not thrown: the caller gets the seal's own failure, and the
+ * reservation is released either way.
  */
 export function freeAfterFailedSeal(
   core: ManagerCore,

@@ -75,7 +75,7 @@ export async function sealRequest(
     signal?.throwIfAborted();
     const opened = await openSource(source, options.byteLength, Number.MAX_SAFE_INTEGER);
     if (opened.byteLength > core.config.maxShardBytes) {
-      await opened.close();
+      await opened.close().catch(() => {});
       throw invalidInput(
         'source',
         `the shard is ${opened.byteLength} bytes, above policy.maxShardBytes (${core.config.maxShardBytes}); split the model into smaller shards`,

@@ -11,7 +11,7 @@ import { escapeForRecord, isUint, KEY_ID, SHARD_ID_PATTERN } from '../input/vali
 import { sameSeal, sealFieldsOf, signatureOf } from '../shard/sealed-shard.js';
 import { flatDigest } from '../verify/flat-digest.js';
 import type { ManagerCore, ShardRecord } from './core.js';
-import { auditNote, snakeFacts } from './failures.js';
+import { auditNote, auditReason, snakeFacts } from './failures.js';
 import { say } from './sentences.js';
 
 /*
@@ -214,7 +214,8 @@ async function verificationFailed(
     shardId: recordId,
     gpuDevice: device,
     workerId: core.config.workerId,
-    reason: `${check}: ${why}`,
+    // `why` may quote a device's message: the record must still be one the log accepts.
+    reason: auditReason(`${check}: ${why}`, check),
     check,
     ...(keyId === undefined ? {} : { keyId }),
     ...(facts.expectedTreeRoot === undefined ? {} : { expectedTreeRoot: facts.expectedTreeRoot }),

@@ -26,7 +26,9 @@ import { verify, verifySet } from './verify.js';
 /*
  * The public face of the manager. Each operation lives in its own module (seal.ts, verify.ts,
  * lifecycle.ts, residency.ts, attest.ts, fault.ts) and works on the state shared in core.ts; this
- * class holds that state privately and delegates, so none of it is reachable from outside.
+ * class holds that state privately and delegates, so none of it is reachable from outside. Every
+ * method that returns a promise is `async`: a bad call, even one without its manager
+ * (`shards.forEach(manager.deallocate)`), is a rejection, never a synchronous throw.
  */
 
 /**
@@ -108,7 +110,7 @@ export class VramManager {
    * Copies a shard into device memory and seals it: flat SHA-256 on the host while the chunks
    * travel, tree root from device memory by the backend, HMAC signature over every field.
    */
-  sealModel(source: ShardSource, options: SealOptions = {}): Promise<SealedShard> {
+  async sealModel(source: ShardSource, options: SealOptions = {}): Promise<SealedShard> {
     return this.#core.track(seal(this.#core, source, options));
   }
 
@@ -119,7 +121,7 @@ export class VramManager {
    * memory (`deep` also re-hashes the flat digest). Any failure stops the manager, is audited as
    * critical (durable before this rejects) and narrated at error level.
    */
-  verifySealed(shard: SealedShard, options: VerifyOptions = {}): Promise<void> {
+  async verifySealed(shard: SealedShard, options: VerifyOptions = {}): Promise<void> {
     return this.#core.track(verify(this.#core, shard, options));
   }
 
@@ -130,7 +132,7 @@ export class VramManager {
    * the whole set). A malformed set is INVALID_INPUT; a shard that fails its seal is
    * SEAL_VERIFICATION_FAILED and stops the manager.
    */
-  verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
+  async verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
     return this.#core.track(verifySet(this.#core, shards, options));
   }
 
@@ -139,14 +141,14 @@ export class VramManager {
    * be written the manager stays stopped (AUDIT_UNAVAILABLE). Reset repairs nothing: deallocate
    * and re-seal the shard that failed.
    */
-  reset(options: ResetOptions): Promise<void> {
+  async reset(options: ResetOptions): Promise<void> {
     return resetManager(this.#core, options);
   }
 
   // --- deallocate / close ------------------------------------------------------------------
 
   /** Frees a shard's device memory. Works while stopped (operators must be able to free memory). */
-  deallocate(shard: SealedShard): Promise<void> {
+  async deallocate(shard: SealedShard): Promise<void> {
     return deallocateShard(this.#core, shard);
   }
 
@@ -157,7 +159,7 @@ export class VramManager {
    * failure (a cudaFree that failed) is reported by the first call only; later calls, and
    * concurrent ones, resolve once closing is over.
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return closeManager(this.#core);
   }
 
@@ -199,7 +201,7 @@ export class VramManager {
    * violation is audited (critical: durable before this throws) and narrated. Under
    * `policy.vramOnly`, a shard found outside device memory also stops the manager.
    */
-  enforceVramOnlyPolicy(): Promise<void> {
+  async enforceVramOnlyPolicy(): Promise<void> {
     return residency.enforceVramOnlyPolicy(this.#core);
   }
 
@@ -211,14 +213,17 @@ export class VramManager {
    * tree root recomputed now, the nonce and the time. The shard is verified first: a failure
    * there is a verification failure (the manager stops).
    */
-  attestVramResidency(shard: SealedShard, options: AttestOptions): Promise<AttestationStatement> {
+  async attestVramResidency(
+    shard: SealedShard,
+    options: AttestOptions,
+  ): Promise<AttestationStatement> {
     return this.#core.track(attest(this.#core, shard, options));
   }
 
   // --- metrics / fault injection -------------------------------------------------------------
 
   /** The Prometheus exposition text of this manager's registry. */
-  prometheusMetrics(): Promise<string> {
+  async prometheusMetrics(): Promise<string> {
     return this.#core.metrics.exposition();
   }
 

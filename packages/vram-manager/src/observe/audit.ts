@@ -9,10 +9,10 @@ export type AuditSink = Pick<AuditLogger, 'emit'>;
 
 /**
  * The manager's audit trail, in two speeds:
- * - routine events (sealed, verified, allocated, deallocated, allocation failed) are queued and
- *   handed to the logger after the current operation has returned (setImmediate), so no fsync,
- *   whatever the logger's durability mode, sits on the seal or verify path. They can be lost if
- *   the process dies before the logger commits them.
+ * - routine events (sealed, verified, allocated, deallocated, allocation or deallocation failed)
+ *   are queued and handed to the logger after the current operation has returned (setImmediate),
+ *   so no fsync, whatever the logger's durability mode, sits on the seal or verify path. They can
+ *   be lost if the process dies before the logger commits them.
  * - critical events (verification failed, policy violation, path traversal, integrity violation,
  *   reset) are awaited: durable before the failing call returns. Routine events queued before a
  *   critical one are handed over first, so the log keeps the order in which things happened.

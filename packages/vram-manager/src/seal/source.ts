@@ -11,7 +11,7 @@ export interface ChunkSource {
   /** Where the bytes come from, for messages (`memory`, a path, `stream`). */
   readonly origin: string;
   chunks(): AsyncIterable<Uint8Array>;
-  /** Releases what the source holds (an open file) if the seal ends early. */
+  /** Releases what the source holds (an open file) if the seal ends early. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -202,12 +202,13 @@ function streamSource(
     byteLength,
     origin: 'stream',
     async *chunks() {
-      iterator = stream[Symbol.asyncIterator]();
+      const streamIterator = stream[Symbol.asyncIterator]();
+      iterator = streamIterator; // for close()
       let received = 0;
       while (true) {
         let next: IteratorResult<Uint8Array>;
         try {
-          next = await iterator.next();
+          next = await streamIterator.next();
         } catch (error) {
           throw sourceUnreadable(`the source stream failed: ${messageOf(error)}`, error);
         }
@@ -244,8 +245,10 @@ function streamSource(
       // Not awaited: a stream stalled inside its own await answers return() only when that
       // await settles, which may be never. A hand-written iterator's return() may also throw or
       // give a plain object: either way the stream is told to stop, and nothing more is asked.
+      const open = iterator;
+      iterator = undefined; // told once, however often the seal's paths close the source
       try {
-        Promise.resolve(iterator?.return?.()).catch(() => {});
+        Promise.resolve(open?.return?.()).catch(() => {});
       } catch {
         // It threw: the stream had its chance to clean up.
       }
