@@ -44,12 +44,14 @@ export class ManagerCore {
   readonly operations = new Set<Promise<unknown>>();
   /** One per seal in flight: a stop or close aborts them, so their memory is freed at once. */
   readonly sealAborts = new Set<AbortController>();
-  state: ManagerState = 'ready';
-  stoppedBecause: StopReason | undefined;
+  // The state machine (ready -> stopped -> ready, anything -> closed) changes only through stop(),
+  // resume() and markClosed() below.
+  #state: ManagerState = 'ready';
+  #stoppedBecause: StopReason | undefined;
+  /** Counts every stopping failure, so a reset cannot clear one it did not record. */
+  #stopGeneration = 0;
   /** Narration and audit writes that failed while the operations went on. */
   readonly observability = { narration: 0, audit: 0 };
-  /** Counts every stopping failure, so a reset cannot clear one it did not record. */
-  stopGeneration = 0;
   closing: Promise<void> | undefined;
 
   constructor(
@@ -66,6 +68,30 @@ export class ManagerCore {
     this.metrics = metrics;
     this.narration = narration;
     this.audit = audit;
+  }
+
+  get state(): ManagerState {
+    return this.#state;
+  }
+
+  get stoppedBecause(): StopReason | undefined {
+    return this.#stoppedBecause;
+  }
+
+  get stopGeneration(): number {
+    return this.#stopGeneration;
+  }
+
+  /** An operator's reset took effect: serve again. */
+  resume(): void {
+    this.#state = 'ready';
+    this.#stoppedBecause = undefined;
+  }
+
+  /** Closing is final, and no stop is remembered after it. */
+  markClosed(): void {
+    this.#state = 'closed';
+    this.#stoppedBecause = undefined;
   }
 
   /** Throws unless the manager serves: closed is final, stopped waits for a reset. */
@@ -115,17 +141,17 @@ export class ManagerCore {
    * refused until reset. A failure while already stopped is counted too (see reset).
    */
   stop(reason: StopReason): void {
-    if (this.state === 'closed') return;
-    this.stopGeneration += 1;
-    if (this.state === 'stopped') {
-      this.stoppedBecause = {
-        ...this.stoppedBecause!,
-        laterFailures: (this.stoppedBecause!.laterFailures ?? 0) + 1,
+    if (this.#state === 'closed') return;
+    this.#stopGeneration += 1;
+    if (this.#state === 'stopped') {
+      this.#stoppedBecause = {
+        ...this.#stoppedBecause!,
+        laterFailures: (this.#stoppedBecause!.laterFailures ?? 0) + 1,
       };
       return;
     }
-    this.state = 'stopped';
-    this.stoppedBecause = reason;
+    this.#state = 'stopped';
+    this.#stoppedBecause = reason;
     this.abortSeals(
       new VramError(
         'MANAGER_STOPPED',

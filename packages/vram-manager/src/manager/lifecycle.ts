@@ -141,8 +141,7 @@ export async function resetManager(core: ManagerCore, options: ResetOptions): Pr
       `reset not applied: another failure (${describeStop(core.stoppedBecause)}) happened while the reset was being recorded; investigate it and reset again`,
     );
   }
-  core.state = 'ready';
-  core.stoppedBecause = undefined;
+  core.resume();
   core.say('warn', {
     action: 'reset',
     target: 'manager',
@@ -250,8 +249,7 @@ export function closeManager(core: ManagerCore): Promise<void> {
 }
 
 async function closeOnce(core: ManagerCore): Promise<void> {
-  core.state = 'closed';
-  core.stoppedBecause = undefined;
+  core.markClosed();
   core.abortSeals(closedError('seal'));
   while (core.operations.size > 0) await Promise.allSettled([...core.operations]);
   const failures: VramError[] = [];
