@@ -26,9 +26,12 @@ import { verify, verifySet } from './verify.js';
 /*
  * The public face of the manager. Each operation lives in its own module (seal.ts, verify.ts,
  * lifecycle.ts, residency.ts, attest.ts, fault.ts) and works on the state shared in core.ts; this
- * class holds that state privately and delegates, so none of it is reachable from outside. Every
- * method that returns a promise is `async`: a bad call, even one without its manager
- * (`shards.forEach(manager.deallocate)`), is a rejection, never a synchronous throw.
+ * class holds that state privately and delegates, so none of it is reachable from outside.
+ *
+ * The promise of a seal, verify or attest is the tracked operation itself, which the manager
+ * observes (close waits for it): it never surfaces as an unhandled rejection, even when the
+ * caller awaits it only after awaiting something else. `reset`, `deallocate` and
+ * `enforceVramOnlyPolicy` are `async`, as before the split.
  */
 
 /**
@@ -110,7 +113,7 @@ export class VramManager {
    * Copies a shard into device memory and seals it: flat SHA-256 on the host while the chunks
    * travel, tree root from device memory by the backend, HMAC signature over every field.
    */
-  async sealModel(source: ShardSource, options: SealOptions = {}): Promise<SealedShard> {
+  sealModel(source: ShardSource, options: SealOptions = {}): Promise<SealedShard> {
     return this.#core.track(seal(this.#core, source, options));
   }
 
@@ -121,7 +124,7 @@ export class VramManager {
    * memory (`deep` also re-hashes the flat digest). Any failure stops the manager, is audited as
    * critical (durable before this rejects) and narrated at error level.
    */
-  async verifySealed(shard: SealedShard, options: VerifyOptions = {}): Promise<void> {
+  verifySealed(shard: SealedShard, options: VerifyOptions = {}): Promise<void> {
     return this.#core.track(verify(this.#core, shard, options));
   }
 
@@ -132,7 +135,7 @@ export class VramManager {
    * the whole set). A malformed set is INVALID_INPUT; a shard that fails its seal is
    * SEAL_VERIFICATION_FAILED and stops the manager.
    */
-  async verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
+  verifyShardSet(shards: readonly SealedShard[], options: VerifyOptions = {}): Promise<void> {
     return this.#core.track(verifySet(this.#core, shards, options));
   }
 
@@ -159,7 +162,7 @@ export class VramManager {
    * failure (a cudaFree that failed) is reported by the first call only; later calls, and
    * concurrent ones, resolve once closing is over.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     return closeManager(this.#core);
   }
 
@@ -213,17 +216,14 @@ export class VramManager {
    * tree root recomputed now, the nonce and the time. The shard is verified first: a failure
    * there is a verification failure (the manager stops).
    */
-  async attestVramResidency(
-    shard: SealedShard,
-    options: AttestOptions,
-  ): Promise<AttestationStatement> {
+  attestVramResidency(shard: SealedShard, options: AttestOptions): Promise<AttestationStatement> {
     return this.#core.track(attest(this.#core, shard, options));
   }
 
   // --- metrics / fault injection -------------------------------------------------------------
 
   /** The Prometheus exposition text of this manager's registry. */
-  async prometheusMetrics(): Promise<string> {
+  prometheusMetrics(): Promise<string> {
     return this.#core.metrics.exposition();
   }
 
