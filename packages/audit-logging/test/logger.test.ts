@@ -351,6 +351,37 @@ describe('timestamps', () => {
       { numRuns: 40 },
     );
   });
+  it("refuses a clock reading no record could hold: emit rejects (CONFIG_ERROR, option 'clock') and writes nothing", async () => {
+    const dir = tmpLogDir();
+    let reading: unknown = new Date('2026-03-01T12:00:00.000Z');
+    const log = await openLogger(dir, { clock: () => reading as Date });
+    await log.emit(sealedEvent(1));
+    for (const [bad, said] of [
+      [new Date(Number.NaN), /returned an invalid Date/],
+      [new Date('+010000-01-01T00:00:00.000Z'), /returned the Date \+010000-01-01/],
+      [new Date(-62_167_219_200_001), /year 0000 to 9999/],
+      [1_700_000_000_000, /returned a number/],
+      [null, /returned null/],
+    ] as const) {
+      reading = bad;
+      await expect(log.emit(sealedEvent(2))).rejects.toMatchObject({
+        code: 'CONFIG_ERROR',
+        option: 'clock',
+        message: expect.stringMatching(said),
+      });
+    }
+    reading = new Date('9999-12-31T23:59:59.999Z'); // the last recordable millisecond
+    expect((await log.emit(sealedEvent(3))).seq).toBe(2);
+    await log.close();
+    expect(readLines(segmentPath(dir))).toHaveLength(2);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+    await expect(
+      openLogger(tmpLogDir(), { clock: 'now' as unknown as () => Date }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_ERROR',
+      option: 'clock',
+    });
+  });
 });
 
 describe('checkpoints and proofs', () => {

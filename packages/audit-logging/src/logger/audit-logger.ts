@@ -26,7 +26,7 @@ import {
 } from './options.js';
 import { type RecoveredState, recoverLog } from './recovery.js';
 import { SegmentFiles } from './segment-files.js';
-import { IsoTimestamps } from './timestamps.js';
+import { describeTime, IsoTimestamps, isRecordableTime } from './timestamps.js';
 
 /**
  * An append-only, HMAC-chained, Merkle-checkpointed audit log in one directory. One writer per
@@ -166,12 +166,13 @@ export class AuditLogger implements AsyncDisposable {
     const unusable = this.unusable();
     if (unusable) return Promise.reject(unusable);
     let clean: LoggedEvent;
+    let ts: string;
     try {
       clean = validateEvent(event);
+      ts = this.now();
     } catch (error) {
       return Promise.reject(error);
     }
-    const ts = this.now();
     const critical = EVENT_SCHEMAS[clean.type].severity === 'critical';
     return new Promise<AuditReceipt>((resolve, reject) => {
       this.commits.enqueue({ event: clean, ts, critical, resolve, reject });
@@ -270,8 +271,16 @@ export class AuditLogger implements AsyncDisposable {
     return undefined;
   }
 
+  /** The clock's reading as a record's `ts`; a reading no record could hold is refused. */
   private now(): string {
-    return this.timestamps.format(this.settings.clock());
+    const time = this.settings.clock();
+    if (!isRecordableTime(time)) {
+      throw new AuditConfigError(
+        'clock',
+        `clock() returned ${describeTime(time)}; it must return a valid Date from the year 0000 to 9999 (records store ISO 8601 time with a four-digit year)`,
+      );
+    }
+    return this.timestamps.format(time);
   }
 
   private report(error: AuditError): void {

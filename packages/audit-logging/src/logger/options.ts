@@ -94,6 +94,9 @@ export function checkOpenOptions(options: AuditLoggerOptions): void {
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new AuditConfigError('onError', 'onError must be a function');
   }
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new AuditConfigError('clock', 'clock must be a function returning a Date');
+  }
   positiveInt('batch.maxEvents', options.batch?.maxEvents, DEFAULT_BATCH.maxEvents);
   const maxDelayMs = positiveInt(
     'batch.maxDelayMs',
