@@ -9,8 +9,11 @@
  *   pnpm build && node bench/cold-work.mjs 12 ../../packages [/tmp/variant/packages ...]
  *
  * A root holds audit-logging/dist and seal-crypto/dist (a copy of the built packages, perhaps with
- * one step disabled, for an ablation). Prints, per build: median and p25 µs of work between syncs,
- * and the median ratio of the bare loop's time to its own (the `immediate` ratio).
+ * one step disabled, for an ablation). Prints, per build and for the two baselines: µs of work
+ * between syncs (median, p25, p99, mean), of each fdatasync (median, mean), of a whole event (mean
+ * per round, median over rounds), and the median over rounds of the bare loop's time per event
+ * divided by its own (the `immediate` ratio `pnpm bench` prints). The minimal log uses the last
+ * build's seal-crypto.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
