@@ -54,9 +54,27 @@ function runAndKill(dir: string, run: number, killAfter: number): Promise<Map<st
   });
 }
 
+/** Where a file's records end: at its first NUL (a segment's preallocated zeros), else its end. */
+function recordsEnd(data: Buffer): number {
+  const zero = data.indexOf(0);
+  return zero === -1 ? data.length : zero;
+}
+
+/** The records end mid-line, or something other than zeros follows them: a write cut short. */
 function endsTorn(file: string): boolean {
   const data = fs.readFileSync(file);
-  return data.length > 0 && data[data.length - 1] !== 10;
+  const end = recordsEnd(data);
+  return (end > 0 && data[end - 1] !== 10) || data.subarray(end).some((byte) => byte !== 0);
+}
+
+/** Part of a record, written where the writer's next record goes (over its zeros, if any). */
+function tearWrite(file: string, text: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, text, recordsEnd(fs.readFileSync(file)));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function newestSegment(dir: string): string {
@@ -82,7 +100,7 @@ describe('crash safety', () => {
       for (const [shard, seq] of await runAndKill(dir, run, killAfter)) allAcked.set(shard, seq);
       // A SIGKILL rarely splits a write(2) (only a large one, between pages), but power loss can
       // leave part of a multi-page batch: simulate that torn write after one of the kills.
-      if (run === 1) fs.appendFileSync(newestSegment(dir), '{"auditId":"5b1c');
+      if (run === 1) tearWrite(newestSegment(dir), '{"auditId":"5b1c');
       // Every torn file is repaired and recorded: the segment, and the checkpoint file if the kill
       // landed inside a checkpoint write.
       for (const file of [newestSegment(dir), path.join(dir, 'checkpoints.ndjson')]) {

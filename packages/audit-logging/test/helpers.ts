@@ -88,11 +88,14 @@ export function segmentPath(dir: string, index = 1): string {
   return path.join(dir, `segment-${String(index).padStart(6, '0')}.ndjson`);
 }
 
+/**
+ * The lines of a log file as any reader should take them: a segment being written ends in the
+ * zeros the writer preallocates, so its records end at the first NUL (README, "Files").
+ */
 export function readLines(file: string): string[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
+  const text = fs.readFileSync(file, 'utf8');
+  const end = text.indexOf('\0');
+  return (end === -1 ? text : text.slice(0, end)).split('\n').filter((l) => l.length > 0);
 }
 
 export function writeLines(file: string, lines: string[]): void {

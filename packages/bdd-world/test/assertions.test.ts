@@ -1,4 +1,7 @@
-import type { AuditRecord, VerifyReport } from '@vramseal/audit-logging';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type AuditRecord, AuditLogger, type VerifyReport } from '@vramseal/audit-logging';
 import {
   assertAuditEvent,
   assertAuditVerifies,
@@ -11,8 +14,10 @@ import {
   countAuditEvents,
   findPointerOrHandle,
   metricSample,
+  readAuditRecords,
 } from '@vramseal/bdd-world';
 import type { NarrationEvent } from '@vramseal/narration-core';
+import { deriveKey } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
 
 const ID = '3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b';
@@ -115,6 +120,26 @@ describe('audit assertions', () => {
     );
     expect(() => assertAuditEvent([], 'vram_sealed')).toThrow(/the log is empty/);
     expect(countAuditEvents(records, 'vram_sealed')).toBe(2);
+  });
+
+  it('read the records of a log still being written (its segment ends in preallocated zeros)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bdd-world-audit-'));
+    const key = deriveKey('bdd-world-test-token-5d1e', 'audit');
+    const log = await AuditLogger.open({ dir, serviceId: 'bdd', key });
+    try {
+      for (const id of ['a', 'b']) {
+        await log.emit({ type: 'pool_created', actor: 'tester', poolId: id });
+      }
+      expect(fs.readFileSync(path.join(dir, 'segment-000001.ndjson')).includes(0)).toBe(true);
+      const live = readAuditRecords(dir);
+      expect(live.map((r) => [r.seq, r.event])).toEqual([
+        [1, { type: 'pool_created', actor: 'tester', poolId: 'a' }],
+        [2, { type: 'pool_created', actor: 'tester', poolId: 'b' }],
+      ]);
+    } finally {
+      await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('report why a log does not verify, and a wrong event count', () => {

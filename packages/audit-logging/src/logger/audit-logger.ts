@@ -59,7 +59,12 @@ export class AuditLogger implements AsyncDisposable {
     this.settings = writerSettings(options);
     this.durability = this.settings.durability;
     this.checkpoints = state.checkpoints;
-    this.files = new SegmentFiles(options.dir, state.active, state.lastManifestMac);
+    this.files = new SegmentFiles(
+      options.dir,
+      state.active,
+      state.lastManifestMac,
+      this.settings.preallocate,
+    );
     this.tree = new LogTree(state.leaves, state.tree, () => this.files.active.hash);
     this.commits = new GroupCommit(
       this.files,

@@ -24,6 +24,14 @@ export interface AuditLoggerOptions {
   readonly batch?: { readonly maxEvents?: number; readonly maxDelayMs?: number };
   /** Start a new segment when the next commit would pass `maxBytes`, and/or at UTC midnight. */
   readonly rotation?: { readonly maxBytes?: number; readonly daily?: boolean };
+  /**
+   * Bytes of zeros written ahead of the active segment's records whenever they reach the end of
+   * the file (default 1 MiB; at most `rotation.maxBytes`). An fdatasync of records written over
+   * them skips the filesystem journal commit an append needs: `immediate` syncs about 1.3x faster
+   * (README, Benchmarks). Until the segment is closed its file ends in these zeros; readers of the
+   * log stop at the first NUL. 0 turns preallocation off: plain appends.
+   */
+  readonly preallocate?: number;
   /** Write a checkpoint every N records (default 1000), and always on close. */
   readonly checkpointEvery?: number;
   /** Ed25519 private key for checkpoints: KeyObject, PKCS#8 PEM, or 32-byte seed. */
@@ -36,6 +44,7 @@ export interface AuditLoggerOptions {
 
 const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
 const DEFAULT_CHECKPOINT_EVERY = 1000;
+const DEFAULT_PREALLOCATE = 1 << 20;
 const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
 
 /** The longest delay setTimeout honours (2^31 - 1 ms). */
@@ -47,6 +56,17 @@ function positiveInt(option: string, value: unknown, fallback: number): number {
     throw new AuditConfigError(
       option,
       `${option} must be a positive integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function nonNegativeInt(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new AuditConfigError(
+      option,
+      `${option} must be a whole number of bytes, 0 or more, got ${String(value)}`,
     );
   }
   return value;
@@ -115,6 +135,7 @@ export function checkOpenOptions(options: AuditLoggerOptions): void {
   }
   positiveInt('rotation.maxBytes', options.rotation?.maxBytes, 1);
   positiveInt('checkpointEvery', options.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
+  nonNegativeInt('preallocate', options.preallocate, DEFAULT_PREALLOCATE);
   if (options.signingKey !== undefined) toSigningKey(options.signingKey);
 }
 
@@ -126,6 +147,8 @@ export interface WriterSettings {
   readonly maxBytes: number | undefined;
   readonly daily: boolean;
   readonly checkpointEvery: number;
+  /** Zeros to write ahead of the records: the option, capped at `maxBytes`. */
+  readonly preallocate: number;
   readonly signingKey: ReturnType<typeof toSigningKey> | undefined;
   readonly onError: AuditLoggerOptions['onError'];
   readonly clock: () => Date;
@@ -146,6 +169,10 @@ export function writerSettings(options: AuditLoggerOptions): WriterSettings {
       'checkpointEvery',
       options.checkpointEvery,
       DEFAULT_CHECKPOINT_EVERY,
+    ),
+    preallocate: Math.min(
+      nonNegativeInt('preallocate', options.preallocate, DEFAULT_PREALLOCATE),
+      rotation?.maxBytes ?? Number.POSITIVE_INFINITY,
     ),
     signingKey: options.signingKey === undefined ? undefined : toSigningKey(options.signingKey),
     onError: options.onError,

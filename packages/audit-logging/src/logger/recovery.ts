@@ -54,8 +54,8 @@ export async function recoverLog(dir: string, key: SecretKey): Promise<Recovered
   for (const torn of result.tornTails) fs.truncateSync(torn.path, torn.offset);
   const repairs = result.tornTails.map((torn) => ({
     file: torn.file,
-    droppedBytes: torn.bytes.length,
-    droppedSha256: createHash('sha256').update(torn.bytes).digest('hex'),
+    droppedBytes: torn.length,
+    droppedSha256: torn.sha256,
     lastGoodSeq: seq,
   }));
   const closedSegments = result.manifest.length;

@@ -5,23 +5,42 @@ import type { SecretKey } from '@vramseal/seal-crypto';
 import { AuditWriteError } from '../errors.js';
 import { MANIFEST_FILE, segmentName } from '../storage/layout.js';
 import { encodeManifestEntry, type ManifestBody, manifestMac } from '../storage/manifest.js';
-import { fsyncDir, openAppendOnly, writeFully } from '../storage/secure-fs.js';
+import {
+  fsyncDir,
+  openAppendOnly,
+  openForPositionedWrites,
+  writeFully,
+  writeFullyAt,
+} from '../storage/secure-fs.js';
 import type { SegmentState } from '../verify/log-check.js';
+
+/** Zeros to preallocate from (one shared, never written to). */
+const ZEROS = Buffer.alloc(1 << 20);
 
 /**
  * The log's files as the writer appends to them: the active segment (write(2) then fdatasync(2),
  * on the event loop or on libuv's thread pool, cut back on failure so only acknowledged lines
- * stay), closing it and starting the
- * next on rotation (with its manifest line), and single-line appends to the side files. All synchronous,
- * so one commit never interleaves with another. A failure that leaves a file in a state a retry
- * cannot fix (a partial line that could not be cut off, no segment to write to) sets `broken`: the
- * logger then refuses every write until the log is reopened, which repairs it.
+ * stay), closing it and starting the next on rotation (with its manifest line), and single-line
+ * appends to the side files. All synchronous, so one commit never interleaves with another. A
+ * failure that leaves a file in a state a retry cannot fix (a partial line that could not be cut
+ * off, no segment to write to) sets `broken`: the logger then refuses every write until the log is
+ * reopened, which repairs it.
+ *
+ * The active segment is preallocated: zeros are written ahead of its records (`preallocate` bytes
+ * at a time) and records are written over them at the offset this class keeps. PostgreSQL zero-fills
+ * its WAL segments and etcd its WAL for the same reason: an fdatasync of bytes written over blocks
+ * already on disk flushes the data alone, while one after an append must also commit the file's new
+ * size to the filesystem's journal (here 1.3x slower per sync; docs/benchmarks.md). Readers stop at
+ * the first NUL (records never hold one). The zeros are cut off when the segment is closed, by
+ * rotation or `close`, so a closed segment holds exactly its records.
  */
 export class SegmentFiles {
   broken: AuditWriteError | undefined;
   #active: SegmentState;
   #lastManifestMac: string;
   #fd = -1;
+  /** Bytes the active segment's file holds: its records, then preallocated zeros. */
+  #allocated = 0;
   /** Bytes written to the active segment after its durable ones, waiting for a sync. */
   #unsynced = 0;
   #unsyncedFirstTs: string | undefined;
@@ -31,6 +50,8 @@ export class SegmentFiles {
     readonly dir: string,
     active: SegmentState,
     lastManifestMac: string,
+    /** Zeros written ahead of the records when they reach the end of the file (0: plain appends). */
+    private readonly preallocate: number,
   ) {
     this.#active = active;
     this.#lastManifestMac = lastManifestMac;
@@ -48,11 +69,12 @@ export class SegmentFiles {
     return this.#activeName.name;
   }
 
-  /** Opens (or creates) the active segment for appending. */
+  /** Opens (or creates) the active segment; records go on at `active.bytes`. */
   open(): void {
     const file = path.join(this.dir, segmentName(this.#active.index));
     const existed = fs.existsSync(file);
-    this.#fd = openAppendOnly(file);
+    this.#fd = openForPositionedWrites(file);
+    this.#allocated = fs.fstatSync(this.#fd).size;
     if (!existed) fsyncDir(this.dir);
   }
 
@@ -83,12 +105,14 @@ export class SegmentFiles {
    * not synced yet stay, for the sync in flight to cover).
    */
   write(data: Buffer, firstTs: string): void {
-    const before = this.writtenBytes;
+    const at = this.writtenBytes;
+    this.#preallocate(at + data.length);
     try {
-      writeFully(this.#fd, data);
+      writeFullyAt(this.#fd, data, at);
     } catch (error) {
-      throw this.#rollBack(before, error);
+      throw this.#rollBack(at, error);
     }
+    this.#allocated = Math.max(this.#allocated, at + data.length);
     this.#unsynced += data.length;
     this.#unsyncedFirstTs ??= firstTs;
   }
@@ -123,10 +147,31 @@ export class SegmentFiles {
     return error;
   }
 
+  /**
+   * Makes sure the file holds at least `end` bytes, writing `preallocate` zeros past it when it
+   * does not. No sync of its own: the next commit's fdatasync makes the zeros durable along with
+   * its records. If the zeros cannot be written (a full disk), the records are written past the
+   * end as without preallocation, and that write reports the problem.
+   */
+  #preallocate(end: number): void {
+    if (end <= this.#allocated || this.preallocate === 0) return;
+    const target = end + this.preallocate;
+    try {
+      while (this.#allocated < target) {
+        const zeros = ZEROS.subarray(0, Math.min(ZEROS.length, target - this.#allocated));
+        writeFullyAt(this.#fd, zeros, this.#allocated);
+        this.#allocated += zeros.length;
+      }
+    } catch {
+      // Zeros that did get written are harmless: readers stop at the first NUL.
+    }
+  }
+
   #rollBack(length: number, cause: unknown): AuditWriteError {
     const message = `audit write failed in ${path.join(this.dir, segmentName(this.#active.index))} (${(cause as Error).message}); the batch was not recorded`;
     try {
       fs.ftruncateSync(this.#fd, length);
+      this.#allocated = length;
       fs.fdatasyncSync(this.#fd);
     } catch (truncateError) {
       // The file may now end in a partial line; reopening repairs it. Until then, refuse writes.
@@ -142,9 +187,12 @@ export class SegmentFiles {
   /**
    * Closes the active segment: fsyncs it, chains its SHA-256 and seq range into the manifest
    * (MACed with the audit key), and starts the next segment. The caller hashes every pending line
-   * into `active.hash` first.
+   * into `active.hash` first. Called only with nothing unsynced.
    */
   rotate(key: SecretKey, last: { seq: number; mac: string }, closedAt: string): void {
+    // A closed segment holds its records and nothing else (its manifest entry hashes them).
+    fs.ftruncateSync(this.#fd, this.#active.bytes);
+    this.#allocated = this.#active.bytes;
     fs.fsyncSync(this.#fd);
     const closing = this.#active;
     const body: ManifestBody = {
@@ -219,9 +267,27 @@ export class SegmentFiles {
     if (!existed) fsyncDir(this.dir);
   }
 
-  /** Closes the active segment's descriptor. Safe to call twice. */
+  /**
+   * Closes the active segment's descriptor, first cutting off its preallocated zeros, so a log
+   * closed cleanly holds only records (as a reader that knows nothing of preallocation expects).
+   * Safe to call twice.
+   */
   close(): void {
-    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    if (this.#fd < 0) return;
+    this.#trimZeros();
+    fs.closeSync(this.#fd);
     this.#fd = -1;
+  }
+
+  #trimZeros(): void {
+    const end = this.writtenBytes;
+    if (this.broken || this.#allocated <= end) return;
+    try {
+      fs.ftruncateSync(this.#fd, end);
+      this.#allocated = end;
+      fs.fdatasyncSync(this.#fd);
+    } catch {
+      // The zeros stay: every reader of the log skips them, and the next open writes over them.
+    }
   }
 }

@@ -49,6 +49,17 @@ export function openAppendOnly(file: string): number {
   return fd;
 }
 
+/**
+ * Opens a file for positioned writes (pwrite(2) at offsets the caller keeps), never through a
+ * symlink, mode 0600. Not O_APPEND: a segment's writer overwrites the zeros it preallocated ahead
+ * of its records, which append mode would write after.
+ */
+export function openForPositionedWrites(file: string): number {
+  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_NOFOLLOW, FILE_MODE);
+  checkRegularFile(fd, file);
+  return fd;
+}
+
 /** A new file's name is durable only once its directory is fsynced (POSIX fsync(2) notes). */
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
@@ -63,4 +74,12 @@ export function fsyncDir(dir: string): void {
 export function writeFully(fd: number, data: Buffer): void {
   let offset = 0;
   while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
+}
+
+/** pwrite(2) of all of `data` at `position` of the file, looping over short writes. */
+export function writeFullyAt(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    done += fs.writeSync(fd, data, done, data.length - done, position + done);
+  }
 }

@@ -61,11 +61,15 @@ export function oversizedLine(
   return failure(seq, reason, `${file} holds a line longer than ${MAX_LINE_BYTES} bytes`, file);
 }
 
-/** A partial last line (a write cut short by a crash): where it starts and what it holds. */
+/**
+ * A partial last line (a write cut short by a crash): where it starts, and how many bytes a repair
+ * cuts with which SHA-256 (up to the last non-zero byte: preallocated zeros after it are not counted).
+ */
 export interface TornTail {
   /** The file's name in the log directory. */
   readonly file: string;
   readonly path: string;
   readonly offset: number;
-  readonly bytes: Buffer;
+  readonly length: number;
+  readonly sha256: string;
 }

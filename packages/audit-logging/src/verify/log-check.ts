@@ -31,7 +31,7 @@ export interface LogCheckOptions {
 /** A segment as read: where the writer would go on appending to it. */
 export interface SegmentState {
   index: number;
-  /** Bytes of complete lines (a torn tail starts here). */
+  /** Bytes of complete lines: a torn tail or preallocated zeros start here, and so does the next write. */
   bytes: number;
   /** SHA-256 over those bytes, still open for appending. */
   hash: Hash;
@@ -184,13 +184,19 @@ class LogCheck {
     let firstTs: string | undefined;
     let bytes = 0;
     let lineNo = 0;
-    for await (const line of readLines(file)) {
+    const closed = !isLast || this.manifest[position] !== undefined;
+    for await (const line of readLines(file, { preallocated: true })) {
       lineNo += 1;
-      if (line.oversized) return oversizedLine(this.seq + 1, 'malformed_record', name);
-      if (!line.terminated) {
-        const closed = !isLast || this.manifest[position] !== undefined;
+      if (line.kind === 'oversized') return oversizedLine(this.seq + 1, 'malformed_record', name);
+      if (line.kind === 'unused') {
+        // The writer cuts a segment's preallocated zeros off before it lists it in the manifest.
+        if (closed) return this.zerosInClosedSegment(name, line.offset, line.length);
+        break;
+      }
+      if (line.kind === 'torn') {
         if (this.options.tornTails === 'repair' && !closed) {
-          this.tornTails.push({ file: name, path: file, offset: line.offset, bytes: line.raw });
+          const { offset, length, sha256 } = line;
+          this.tornTails.push({ file: name, path: file, offset, length, sha256 });
           break;
         }
         return this.tornSegment(name, isLast, closed);
@@ -223,19 +229,31 @@ class LogCheck {
     return undefined;
   }
 
-  /** We always write whole lines: a last line without its newline is a write cut short. */
+  private zerosInClosedSegment(name: string, offset: number, length: number): CheckFailure {
+    return failure(
+      this.seq + 1,
+      'malformed_record',
+      `${name} is closed but holds ${length} zero bytes after its last record (from byte ${offset}); only the segment being written may`,
+      name,
+    );
+  }
+
+  /**
+   * We always write whole lines and never a NUL: a last line without its newline, or bytes after
+   * the first NUL, are a write cut short.
+   */
   private tornSegment(name: string, isLast: boolean, closed: boolean): CheckFailure {
     if (!isLast) {
       return failure(
         this.seq + 1,
         'malformed_record',
-        `${name} is not the newest segment but ends in a partial line`,
+        `${name} is not the newest segment but ends in a partial line (or holds a NUL byte)`,
         name,
       );
     }
     const reason = this.options.tornTails === 'report' ? 'torn_tail' : 'malformed_record';
     const detail = closed
-      ? `${name} is closed (listed in the manifest) but ends in a partial line`
+      ? `${name} is closed (listed in the manifest) but ends in a partial line (or holds a NUL byte)`
       : `${name} ends in a partial line (a crash mid-write?); opening the log with AuditLogger.open repairs it and records the repair`;
     return failure(this.seq + 1, reason, detail, name);
   }

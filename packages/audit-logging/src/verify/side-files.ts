@@ -48,15 +48,19 @@ async function readSideFile<T>(
   const file = path.join(dir, name);
   const entries: T[] = [];
   for await (const line of readLines(file)) {
-    if (line.oversized)
+    if (line.kind === 'oversized')
       return { entries, torn: undefined, failure: oversizedLine(null, reason, name) };
-    if (!line.terminated) {
+    if (line.kind === 'torn') {
+      const { offset, length, sha256 } = line;
       return {
         entries,
-        torn: { file: name, path: file, offset: line.offset, bytes: line.raw },
+        torn: { file: name, path: file, offset, length, sha256 },
         failure: undefined,
       };
     }
+    // Side files are appended to, never preallocated, so they are read without `preallocated`
+    // and hold no `unused` zeros.
+    if (line.kind === 'unused') break;
     const text = isUtf8(line.raw) ? line.raw.toString('utf8') : null;
     const entry = check(text, entries.length + 1, entries);
     if (isFailure(entry)) return { entries, torn: undefined, failure: entry };

@@ -6,19 +6,26 @@ import { fieldAt, fieldMatches } from './narration.js';
 
 /**
  * Reads every record of an audit log directory, in order: the `segment-NNNNNN.ndjson` files, one
- * canonical JSON record per line (the layout audit-logging documents). Reading is not verifying:
- * pair it with `verifyAuditLog` when the records must be trusted.
+ * canonical JSON record per line, up to the first NUL (the segment being written ends in zeros the
+ * writer preallocates; the layout audit-logging documents). Reading is not verifying: pair it with
+ * `verifyAuditLog` when the records must be trusted.
  */
 export function readAuditRecords(dir: string): AuditRecord[] {
   const segments = readdirSync(dir)
     .filter((name) => /^segment-\d{6,}\.ndjson$/.test(name))
     .sort();
   return segments.flatMap((name) =>
-    readFileSync(join(dir, name), 'utf8')
+    recordsText(readFileSync(join(dir, name), 'utf8'))
       .split('\n')
       .filter((line) => line.length > 0)
       .map((line) => JSON.parse(line) as AuditRecord),
   );
+}
+
+/** A segment's text up to its preallocated zeros, if it has any. */
+function recordsText(text: string): string {
+  const zeros = text.indexOf('\0');
+  return zeros === -1 ? text : text.slice(0, zeros);
 }
 
 /**
