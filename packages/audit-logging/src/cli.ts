@@ -149,11 +149,15 @@ async function verifyCommand(dir: string, values: ParsedValues): Promise<number>
   return report.ok ? EXIT_VALID : EXIT_TAMPERED;
 }
 
-/** The last `count` lines of a file, read backwards in blocks (a segment can hold millions). */
+/**
+ * The last `count` lines of a segment, read backwards in blocks (a segment can hold millions), from
+ * the end of its records: the segment being written ends in preallocated zeros (README,
+ * "Preallocation"), which are skipped, and its records end at the first NUL.
+ */
 function lastLines(file: string, count: number): string[] {
   const fd = openSync(file, 'r');
   try {
-    let position = fstatSync(fd).size;
+    let position = endOfNonZero(fd, fstatSync(fd).size);
     const blocks: Buffer[] = [];
     let newlines = 0;
     let bytes = 0;
@@ -167,13 +171,29 @@ function lastLines(file: string, count: number): string[] {
       blocks.unshift(block);
       bytes += size;
     }
-    const lines = Buffer.concat(blocks).toString('utf8').split('\n');
+    const read = Buffer.concat(blocks);
+    // A NUL left in what was read is a crash's hole before bytes of a write that did not complete:
+    // the records end there.
+    const zero = read.indexOf(0);
+    const lines = (zero === -1 ? read : read.subarray(0, zero)).toString('utf8').split('\n');
     if (position > 0) lines.shift(); // the first piece may be the end of an earlier line
     if (lines.at(-1) === '') lines.pop();
     return lines.slice(-count);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The offset just past the last byte of the file's first `size` bytes that is not zero. */
+function endOfNonZero(fd: number, size: number): number {
+  const block = Buffer.alloc(65_536);
+  for (let end = size; end > 0; ) {
+    const length = Math.min(block.length, end);
+    readSync(fd, block, 0, length, end - length);
+    for (let i = length - 1; i >= 0; i--) if (block[i] !== 0) return end - length + i + 1;
+    end -= length;
+  }
+  return 0;
 }
 
 interface TailRecord {

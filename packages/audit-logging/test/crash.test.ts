@@ -67,11 +67,15 @@ function endsTorn(file: string): boolean {
   return (end > 0 && data[end - 1] !== 10) || data.subarray(end).some((byte) => byte !== 0);
 }
 
-/** Part of a record, written where the writer's next record goes (over its zeros, if any). */
-function tearWrite(file: string, text: string): void {
+/**
+ * The first sectors of a record where the writer's next record goes (over its zeros, if any): what
+ * a power loss leaves of a write whose later sectors never reached the disk.
+ */
+function tearWrite(file: string, start: string): void {
+  const end = recordsEnd(fs.readFileSync(file));
   const fd = fs.openSync(file, 'r+');
   try {
-    fs.writeSync(fd, text, recordsEnd(fs.readFileSync(file)));
+    fs.writeSync(fd, start.padEnd((Math.floor(end / 512) + 1) * 512 - end, 'x'), end);
   } finally {
     fs.closeSync(fd);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type AuditRecord, AuditLogger, type VerifyReport } from '@vramseal/audit-logging';
+import { AuditLogger, type AuditRecord, type VerifyReport } from '@vramseal/audit-logging';
 import {
   assertAuditEvent,
   assertAuditVerifies,

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { AuditLogger } from '@vramseal/audit-logging';
+import { deriveKey } from '@vramseal/seal-crypto';
 import { describe, expect, it } from 'vitest';
 import { makeModel, run, runWithToken, TOKEN, tmp } from './helpers.js';
 
@@ -282,6 +284,27 @@ describe('vramseal audit tail', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ *\? +not a record: \{"not":"a record \\u001b\[2J"\}$/m);
     expect(r.stdout).not.toContain(ESC.slice(0, 1));
+  });
+
+  it('reads a log still being written: the zeros its segment ends in are not a record', async () => {
+    const audit = path.join(tmp(), 'audit');
+    const key = deriveKey(TOKEN, 'audit');
+    const log = await AuditLogger.open({ dir: audit, serviceId: 'tail-test', key });
+    try {
+      for (const poolId of ['p1', 'p2', 'p3']) {
+        await log.emit({ type: 'pool_created', actor: 'tester', poolId });
+      }
+      expect(readFileSync(segment(audit)).includes(0)).toBe(true);
+      const one = run(['audit', 'tail', audit, '-n', '1']);
+      expect(one.stdout.trim().split('\n')).toEqual([
+        expect.stringMatching(/: records 3-3 \(read, not verified/),
+        expect.stringMatching(/^3 +\S+ +info +pool_created +actor=tester poolId=p3$/),
+      ]);
+      const records = JSON.parse(run(['audit', 'tail', audit, '--json']).stdout).records;
+      expect(records.map((r: { seq: number }) => r.seq)).toEqual([1, 2, 3]);
+    } finally {
+      await log.close();
+    }
   });
 
   it('exit 2 for a directory without a log', () => {

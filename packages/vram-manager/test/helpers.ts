@@ -158,7 +158,10 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   return h;
 }
 
-/** The `event` of every record on disk, in order. */
+/**
+ * The `event` of every record on disk, in order. A segment still being written ends in the zeros
+ * audit-logging preallocates: its records end at the first NUL.
+ */
 export function readAuditEvents(dir: string): Record<string, unknown>[] {
   return fs
     .readdirSync(dir)
@@ -167,6 +170,7 @@ export function readAuditEvents(dir: string): Record<string, unknown>[] {
     .flatMap((name) =>
       fs
         .readFileSync(path.join(dir, name), 'utf8')
+        .split('\0')[0]!
         .split('\n')
         .filter((line) => line.length > 0)
         .map((line) => JSON.parse(line).event as Record<string, unknown>),

@@ -26,7 +26,7 @@ export interface AuditLoggerOptions {
   readonly rotation?: { readonly maxBytes?: number; readonly daily?: boolean };
   /**
    * Bytes of zeros written ahead of the active segment's records whenever they reach the end of
-   * the file (default 1 MiB; at most `rotation.maxBytes`). An fdatasync of records written over
+   * the file (default 1 MiB, at most 64 MiB; capped at `rotation.maxBytes`). An fdatasync of records written over
    * them skips the filesystem journal commit an append needs: `immediate` syncs about 1.3x faster
    * (README, Benchmarks). Until the segment is closed its file ends in these zeros; readers of the
    * log stop at the first NUL. 0 turns preallocation off: plain appends.
@@ -45,6 +45,8 @@ export interface AuditLoggerOptions {
 const DEFAULT_BATCH = { maxEvents: 256, maxDelayMs: 20 };
 const DEFAULT_CHECKPOINT_EVERY = 1000;
 const DEFAULT_PREALLOCATE = 1 << 20;
+/** Zeros are written in one go on the event loop: more than this would stall it (and fill disks). */
+const MAX_PREALLOCATE = 64 << 20;
 const DURABILITIES: readonly Durability[] = ['immediate', 'batched', 'hybrid'];
 
 /** The longest delay setTimeout honours (2^31 - 1 ms). */
@@ -61,12 +63,17 @@ function positiveInt(option: string, value: unknown, fallback: number): number {
   return value;
 }
 
-function nonNegativeInt(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+function preallocateBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_PREALLOCATE;
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    value < 0 ||
+    value > MAX_PREALLOCATE
+  ) {
     throw new AuditConfigError(
-      option,
-      `${option} must be a whole number of bytes, 0 or more, got ${String(value)}`,
+      'preallocate',
+      `preallocate must be a whole number of bytes from 0 (plain appends) to ${MAX_PREALLOCATE} (64 MiB), got ${String(value)}`,
     );
   }
   return value;
@@ -135,7 +142,7 @@ export function checkOpenOptions(options: AuditLoggerOptions): void {
   }
   positiveInt('rotation.maxBytes', options.rotation?.maxBytes, 1);
   positiveInt('checkpointEvery', options.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
-  nonNegativeInt('preallocate', options.preallocate, DEFAULT_PREALLOCATE);
+  preallocateBytes(options.preallocate);
   if (options.signingKey !== undefined) toSigningKey(options.signingKey);
 }
 
@@ -171,7 +178,7 @@ export function writerSettings(options: AuditLoggerOptions): WriterSettings {
       DEFAULT_CHECKPOINT_EVERY,
     ),
     preallocate: Math.min(
-      nonNegativeInt('preallocate', options.preallocate, DEFAULT_PREALLOCATE),
+      preallocateBytes(options.preallocate),
       rotation?.maxBytes ?? Number.POSITIVE_INFINITY,
     ),
     signingKey: options.signingKey === undefined ? undefined : toSigningKey(options.signingKey),

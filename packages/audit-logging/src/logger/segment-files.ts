@@ -163,7 +163,13 @@ export class SegmentFiles {
         this.#allocated += zeros.length;
       }
     } catch {
-      // Zeros that did get written are harmless: readers stop at the first NUL.
+      // Zeros that did get written are harmless (readers stop at the first NUL), but must still
+      // be cut off on close: count whatever the file now holds.
+      try {
+        this.#allocated = Math.max(this.#allocated, fs.fstatSync(this.#fd).size);
+      } catch {
+        // Then the records' own write is about to fail too, and its rollback truncates the file.
+      }
     }
   }
 
@@ -274,14 +280,18 @@ export class SegmentFiles {
    */
   close(): void {
     if (this.#fd < 0) return;
-    this.#trimZeros();
+    this.trimZeros();
     fs.closeSync(this.#fd);
     this.#fd = -1;
   }
 
-  #trimZeros(): void {
+  /**
+   * Cuts the preallocated zeros off the active segment (before the closing checkpoint, so a nearly
+   * full disk has the room back first). Never throws.
+   */
+  trimZeros(): void {
     const end = this.writtenBytes;
-    if (this.broken || this.#allocated <= end) return;
+    if (this.#fd < 0 || this.broken || this.#allocated <= end) return;
     try {
       fs.ftruncateSync(this.#fd, end);
       this.#allocated = end;

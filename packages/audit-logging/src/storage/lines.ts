@@ -20,6 +20,8 @@ export type FileLine =
       readonly offset: number;
       readonly length: number;
       readonly sha256: string;
+      /** Where a NUL cuts the torn line short, if one does (with `preallocated` only). */
+      readonly nulInLine?: number;
     }
   | { readonly kind: 'unused'; readonly offset: number; readonly length: number };
 
@@ -84,7 +86,7 @@ export async function* readLines(
         }
       }
       if (zero !== -1) {
-        tail = new TailScan(offset, pending);
+        tail = new TailScan(offset, pending, pendingBytes);
         tail.scan(buf.subarray(zero));
       }
     }
@@ -113,11 +115,15 @@ class TailScan {
   /** Zeros seen since then: hashed only if a non-zero byte follows them. */
   #zeros = 0;
 
+  readonly #nulInLine: number | undefined;
+
   constructor(
     private readonly offset: number,
     lineStart: readonly Buffer[],
+    lineStartBytes: number,
   ) {
     for (const piece of lineStart) this.#take(piece);
+    this.#nulInLine = lineStartBytes > 0 ? offset + lineStartBytes : undefined;
   }
 
   scan(buf: Buffer): void {
@@ -144,6 +150,7 @@ class TailScan {
       offset: this.offset,
       length: this.#significant,
       sha256: this.#hash.digest('hex'),
+      ...(this.#nulInLine === undefined ? {} : { nulInLine: this.#nulInLine }),
     };
   }
 

@@ -1,4 +1,4 @@
-import { MAX_LINE_BYTES } from '../storage/layout.js';
+import { MAX_LINE_BYTES, SECTOR_BYTES } from '../storage/layout.js';
 
 /** Why a log failed verification; stable strings, safe to branch on. */
 export type VerifyFailure =
@@ -62,6 +62,35 @@ export function oversizedLine(
 }
 
 /**
+ * A NUL inside a record line where a crash cannot leave one: a crash leaves zeros inside a line
+ * only where a sector of the write never reached the disk, so from a sector boundary, and the
+ * logger itself never writes a NUL. Anywhere else it is an edit.
+ */
+export function nulInRecord(seq: number, file: string, at: number): CheckFailure {
+  return failure(
+    seq,
+    'malformed_record',
+    `${file} holds a NUL byte inside a record line at byte ${at}: the logger never writes one, and a crash leaves zeros only from a ${SECTOR_BYTES}-byte sector boundary`,
+    file,
+  );
+}
+
+/** The writer cuts a segment's preallocated zeros off before it lists it in the manifest. */
+export function zerosInClosedSegment(
+  seq: number,
+  file: string,
+  offset: number,
+  length: number,
+): CheckFailure {
+  return failure(
+    seq,
+    'malformed_record',
+    `${file} is closed but holds ${length} zero bytes after its last record (from byte ${offset}); only the segment being written may`,
+    file,
+  );
+}
+
+/**
  * A partial last line (a write cut short by a crash): where it starts, and how many bytes a repair
  * cuts with which SHA-256 (up to the last non-zero byte: preallocated zeros after it are not counted).
  */
@@ -72,4 +101,50 @@ export interface TornTail {
   readonly offset: number;
   readonly length: number;
   readonly sha256: string;
+}
+
+/** Records are missing: the next seq found is higher than the one expected. */
+export function seqGap(jump: { expected: number; found: number; file: string }): CheckFailure {
+  const range =
+    jump.found - 1 === jump.expected
+      ? `record ${jump.expected} is`
+      : `records ${jump.expected}..${jump.found - 1} are`;
+  return failure(
+    jump.expected,
+    'seq_gap',
+    `${range} missing (the next record is ${jump.found})`,
+    jump.file,
+  );
+}
+
+/** Where a segment's records end short of what was written: a last line or bytes after a NUL. */
+export interface TornSegment {
+  readonly isLast: boolean;
+  /** Listed in the manifest, or not the newest segment. */
+  readonly closed: boolean;
+  /** The verifier reports a torn tail; the writer's recovery repairs it instead. */
+  readonly report: boolean;
+  /** A NUL inside the last line where no crash leaves one. */
+  readonly nulOffBoundary: number | undefined;
+}
+
+/**
+ * We always write whole lines and never a NUL: a last line without its newline, or bytes after
+ * the first NUL, are a write cut short. Only the newest, unclosed segment may end in one.
+ */
+export function tornSegment(seq: number, file: string, torn: TornSegment): CheckFailure {
+  if (!torn.isLast) {
+    return failure(
+      seq,
+      'malformed_record',
+      `${file} is not the newest segment but ends in a partial line (or holds a NUL byte)`,
+      file,
+    );
+  }
+  const detail = torn.closed
+    ? `${file} is closed (listed in the manifest) but ends in a partial line (or holds a NUL byte)`
+    : torn.nulOffBoundary !== undefined
+      ? `${file} ends in a partial line cut short by a NUL byte at byte ${torn.nulOffBoundary}, off a ${SECTOR_BYTES}-byte sector boundary: a write in flight if the log is open (re-run), otherwise an edit, which AuditLogger.open refuses`
+      : `${file} ends in a partial line (a crash mid-write?); opening the log with AuditLogger.open repairs it and records the repair`;
+  return failure(seq, torn.report ? 'torn_tail' : 'malformed_record', detail, file);
 }

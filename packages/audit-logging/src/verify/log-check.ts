@@ -5,10 +5,25 @@ import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { equalsHex, fromHex } from '../envelope/hex.js';
 import { decodeRecord, GENESIS_MAC, macMatches } from '../envelope/record.js';
 import { MerkleAccumulator } from '../merkle/accumulator.js';
-import { CHECKPOINT_FILE, listSegments, MANIFEST_FILE, segmentName } from '../storage/layout.js';
+import {
+  CHECKPOINT_FILE,
+  listSegments,
+  MANIFEST_FILE,
+  SECTOR_BYTES,
+  segmentName,
+} from '../storage/layout.js';
 import { readLines } from '../storage/lines.js';
 import type { ManifestEntry } from '../storage/manifest.js';
-import { type CheckFailure, failure, oversizedLine, type TornTail } from './failure.js';
+import {
+  type CheckFailure,
+  failure,
+  nulInRecord,
+  oversizedLine,
+  seqGap,
+  type TornTail,
+  tornSegment,
+  zerosInClosedSegment,
+} from './failure.js';
 import { readSideFiles, type SideFileKeys } from './side-files.js';
 
 export interface LogCheckOptions {
@@ -190,16 +205,29 @@ class LogCheck {
       if (line.kind === 'oversized') return oversizedLine(this.seq + 1, 'malformed_record', name);
       if (line.kind === 'unused') {
         // The writer cuts a segment's preallocated zeros off before it lists it in the manifest.
-        if (closed) return this.zerosInClosedSegment(name, line.offset, line.length);
+        if (closed) return zerosInClosedSegment(this.seq + 1, name, line.offset, line.length);
         break;
       }
       if (line.kind === 'torn') {
-        if (this.options.tornTails === 'repair' && !closed) {
-          const { offset, length, sha256 } = line;
-          this.tornTails.push({ file: name, path: file, offset, length, sha256 });
-          break;
+        // A NUL inside a line off a sector boundary is no crash's doing. `open` judges it so (the
+        // writer lock means no write is in flight then); the verifier may be reading a log whose
+        // writer is mid-write, so to it this is a torn tail like any write in flight.
+        const nul = line.nulInLine;
+        const edited = nul !== undefined && nul % SECTOR_BYTES !== 0 ? nul : undefined;
+        if (this.options.tornTails === 'repair') {
+          if (edited !== undefined) return nulInRecord(this.seq + 1, name, edited);
+          if (!closed) {
+            const { offset, length, sha256 } = line;
+            this.tornTails.push({ file: name, path: file, offset, length, sha256 });
+            break;
+          }
         }
-        return this.tornSegment(name, isLast, closed);
+        return tornSegment(this.seq + 1, name, {
+          isLast,
+          closed,
+          report: this.options.tornTails === 'report',
+          nulOffBoundary: edited,
+        });
       }
       const record = decodeRecord(line.raw);
       if (typeof record === 'string') {
@@ -227,35 +255,6 @@ class LogCheck {
       }
     }
     return undefined;
-  }
-
-  private zerosInClosedSegment(name: string, offset: number, length: number): CheckFailure {
-    return failure(
-      this.seq + 1,
-      'malformed_record',
-      `${name} is closed but holds ${length} zero bytes after its last record (from byte ${offset}); only the segment being written may`,
-      name,
-    );
-  }
-
-  /**
-   * We always write whole lines and never a NUL: a last line without its newline, or bytes after
-   * the first NUL, are a write cut short.
-   */
-  private tornSegment(name: string, isLast: boolean, closed: boolean): CheckFailure {
-    if (!isLast) {
-      return failure(
-        this.seq + 1,
-        'malformed_record',
-        `${name} is not the newest segment but ends in a partial line (or holds a NUL byte)`,
-        name,
-      );
-    }
-    const reason = this.options.tornTails === 'report' ? 'torn_tail' : 'malformed_record';
-    const detail = closed
-      ? `${name} is closed (listed in the manifest) but ends in a partial line (or holds a NUL byte)`
-      : `${name} ends in a partial line (a crash mid-write?); opening the log with AuditLogger.open repairs it and records the repair`;
-    return failure(this.seq + 1, reason, detail, name);
   }
 
   /** One decoded record against the chain; 'held' when a seq jump waits for the next line. */
@@ -326,7 +325,7 @@ class LogCheck {
           jump.file,
         );
       }
-      return gap(jump);
+      return seqGap(jump);
     }
     if (found === expected) return undefined;
     if (found < expected) {
@@ -342,7 +341,7 @@ class LogCheck {
   }
 
   private finish(segmentCount: number): CheckFailure | undefined {
-    if (this.pendingJump) return gap(this.pendingJump);
+    if (this.pendingJump) return seqGap(this.pendingJump);
     if (this.manifest.length > segmentCount) {
       const entry = this.manifest[segmentCount]!;
       return failure(
@@ -380,17 +379,4 @@ class LogCheck {
     }
     return undefined;
   }
-}
-
-function gap(jump: { expected: number; found: number; file: string }): CheckFailure {
-  const range =
-    jump.found - 1 === jump.expected
-      ? `record ${jump.expected} is`
-      : `records ${jump.expected}..${jump.found - 1} are`;
-  return failure(
-    jump.expected,
-    'seq_gap',
-    `${range} missing (the next record is ${jump.found})`,
-    jump.file,
-  );
 }
