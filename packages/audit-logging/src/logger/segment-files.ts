@@ -27,12 +27,12 @@ const ZEROS = Buffer.alloc(1 << 20);
  * reopened, which repairs it.
  *
  * The active segment is preallocated: zeros are written ahead of its records (`preallocate` bytes
- * at a time) and records are written over them at the offset this class keeps. PostgreSQL zero-fills
- * its WAL segments and etcd its WAL for the same reason: an fdatasync of bytes written over blocks
- * already on disk flushes the data alone, while one after an append must also commit the file's new
- * size to the filesystem's journal (here 1.3x slower per sync; docs/benchmarks.md). Readers stop at
- * the first NUL (records never hold one). The zeros are cut off when the segment is closed, by
- * rotation or `close`, so a closed segment holds exactly its records.
+ * at a time) and records are written over them at the offset this class keeps. PostgreSQL
+ * zero-fills its WAL segments and etcd its WAL for the same reason: an fdatasync of bytes written
+ * over blocks already on disk flushes the data alone, while one after an append must also commit
+ * the file's new size to the filesystem's journal (a bare sync loop here: 1.4x slower; README,
+ * Benchmarks). Readers stop at the first NUL (records never hold one). The zeros are cut off when
+ * the segment is closed, by rotation or `close`, so a closed segment holds exactly its records.
  */
 export class SegmentFiles {
   broken: AuditWriteError | undefined;
