@@ -165,17 +165,22 @@ function lastLines(file: string, count: number): string[] {
     while (position > 0 && newlines <= count && bytes <= (count + 1) * MAX_LINE_BYTES) {
       const size = Math.min(65_536, position);
       position -= size;
-      const block = Buffer.alloc(size);
+      let block = Buffer.alloc(size);
       readSync(fd, block, 0, size, position);
+      const zero = block.indexOf(0);
+      if (zero !== -1) {
+        // The records end at the first NUL: what follows it (read so far) is a crash's leftover
+        // of writes that never completed, so start over from there.
+        block = block.subarray(0, zero);
+        blocks.length = 0;
+        newlines = 0;
+        bytes = 0;
+      }
       for (const byte of block) if (byte === 0x0a) newlines++;
       blocks.unshift(block);
-      bytes += size;
+      bytes += block.length;
     }
-    const read = Buffer.concat(blocks);
-    // A NUL left in what was read is a crash's hole before bytes of a write that did not complete:
-    // the records end there.
-    const zero = read.indexOf(0);
-    const lines = (zero === -1 ? read : read.subarray(0, zero)).toString('utf8').split('\n');
+    const lines = Buffer.concat(blocks).toString('utf8').split('\n');
     if (position > 0) lines.shift(); // the first piece may be the end of an earlier line
     if (lines.at(-1) === '') lines.pop();
     return lines.slice(-count);

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AuditLogger } from '@vramseal/audit-logging';
 import { deriveKey } from '@vramseal/seal-crypto';
@@ -305,6 +305,27 @@ describe('vramseal audit tail', () => {
     } finally {
       await log.close();
     }
+  });
+
+  it('after a crash that left a hole (zeros, then pieces of writes that never completed), shows the records before it', async () => {
+    const audit = path.join(tmp(), 'audit');
+    const log = await AuditLogger.open({
+      dir: audit,
+      serviceId: 'tail-test',
+      key: deriveKey(TOKEN, 'audit'),
+    });
+    for (let i = 1; i <= 30; i++) {
+      await log.emit({ type: 'pool_created', actor: 'tester', poolId: `p${i}` });
+    }
+    await log.close();
+    // Past one 64 KiB read block, so the hole spans blocks; the leftover has lines of its own.
+    const leftover = Buffer.from('{"auditId":"0f0f"}\n'.repeat(40));
+    appendFileSync(
+      segment(audit),
+      Buffer.concat([Buffer.alloc(70_000), leftover, Buffer.alloc(9)]),
+    );
+    const records = JSON.parse(run(['audit', 'tail', audit, '--json', '-n', '5']).stdout).records;
+    expect(records.map((r: { seq: number }) => r.seq)).toEqual([26, 27, 28, 29, 30]);
   });
 
   it('exit 2 for a directory without a log', () => {

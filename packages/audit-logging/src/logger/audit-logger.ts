@@ -210,8 +210,8 @@ export class AuditLogger implements AsyncDisposable {
 
   private async closeOnce(): Promise<void> {
     await this.commits.drain();
-    this.files.trimZeros();
     try {
+      this.files.trimZeros();
       const size = this.size;
       if (!this.files.broken && (this.checkpoints.at(-1)?.treeSize ?? -1) < size) {
         this.writeCheckpoint();

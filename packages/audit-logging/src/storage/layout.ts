@@ -16,9 +16,6 @@ export const LOCK_FILE = 'writer.lock';
  */
 export const MAX_LINE_BYTES = 1 << 20;
 
-/** The smallest unit a disk writes whole: a crash tears a write only at multiples of it. */
-export const SECTOR_BYTES = 512;
-
 const SEGMENT_NAME = /^segment-(\d{6,})\.ndjson$/;
 
 export function segmentName(index: number): string {

@@ -1,4 +1,4 @@
-import { MAX_LINE_BYTES, SECTOR_BYTES } from '../storage/layout.js';
+import { MAX_LINE_BYTES } from '../storage/layout.js';
 
 /** Why a log failed verification; stable strings, safe to branch on. */
 export type VerifyFailure =
@@ -61,20 +61,6 @@ export function oversizedLine(
   return failure(seq, reason, `${file} holds a line longer than ${MAX_LINE_BYTES} bytes`, file);
 }
 
-/**
- * A NUL inside a record line where a crash cannot leave one: a crash leaves zeros inside a line
- * only where a sector of the write never reached the disk, so from a sector boundary, and the
- * logger itself never writes a NUL. Anywhere else it is an edit.
- */
-export function nulInRecord(seq: number, file: string, at: number): CheckFailure {
-  return failure(
-    seq,
-    'malformed_record',
-    `${file} holds a NUL byte inside a record line at byte ${at}: the logger never writes one, and a crash leaves zeros only from a ${SECTOR_BYTES}-byte sector boundary`,
-    file,
-  );
-}
-
 /** The writer cuts a segment's preallocated zeros off before it lists it in the manifest. */
 export function zerosInClosedSegment(
   seq: number,
@@ -124,8 +110,8 @@ export interface TornSegment {
   readonly closed: boolean;
   /** The verifier reports a torn tail; the writer's recovery repairs it instead. */
   readonly report: boolean;
-  /** A NUL inside the last line where no crash leaves one. */
-  readonly nulOffBoundary: number | undefined;
+  /** Where a NUL cuts the last line short, if one does. */
+  readonly nulInLine: number | undefined;
 }
 
 /**
@@ -143,8 +129,6 @@ export function tornSegment(seq: number, file: string, torn: TornSegment): Check
   }
   const detail = torn.closed
     ? `${file} is closed (listed in the manifest) but ends in a partial line (or holds a NUL byte)`
-    : torn.nulOffBoundary !== undefined
-      ? `${file} ends in a partial line cut short by a NUL byte at byte ${torn.nulOffBoundary}, off a ${SECTOR_BYTES}-byte sector boundary: a write in flight if the log is open (re-run), otherwise an edit, which AuditLogger.open refuses`
-      : `${file} ends in a partial line (a crash mid-write?); opening the log with AuditLogger.open repairs it and records the repair`;
+    : `${file} ends in a partial line${torn.nulInLine === undefined ? '' : ` cut short by a NUL byte at byte ${torn.nulInLine}`} (a crash mid-write, or a write in flight if the log is open: re-run); opening the log with AuditLogger.open repairs it and records the repair`;
   return failure(seq, torn.report ? 'torn_tail' : 'malformed_record', detail, file);
 }

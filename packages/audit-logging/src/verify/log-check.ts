@@ -5,19 +5,12 @@ import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import { equalsHex, fromHex } from '../envelope/hex.js';
 import { decodeRecord, GENESIS_MAC, macMatches } from '../envelope/record.js';
 import { MerkleAccumulator } from '../merkle/accumulator.js';
-import {
-  CHECKPOINT_FILE,
-  listSegments,
-  MANIFEST_FILE,
-  SECTOR_BYTES,
-  segmentName,
-} from '../storage/layout.js';
+import { CHECKPOINT_FILE, listSegments, MANIFEST_FILE, segmentName } from '../storage/layout.js';
 import { readLines } from '../storage/lines.js';
 import type { ManifestEntry } from '../storage/manifest.js';
 import {
   type CheckFailure,
   failure,
-  nulInRecord,
   oversizedLine,
   seqGap,
   type TornTail,
@@ -209,24 +202,19 @@ class LogCheck {
         break;
       }
       if (line.kind === 'torn') {
-        // A NUL inside a line off a sector boundary is no crash's doing. `open` judges it so (the
-        // writer lock means no write is in flight then); the verifier may be reading a log whose
-        // writer is mid-write, so to it this is a torn tail like any write in flight.
-        const nul = line.nulInLine;
-        const edited = nul !== undefined && nul % SECTOR_BYTES !== 0 ? nul : undefined;
-        if (this.options.tornTails === 'repair') {
-          if (edited !== undefined) return nulInRecord(this.seq + 1, name, edited);
-          if (!closed) {
-            const { offset, length, sha256 } = line;
-            this.tornTails.push({ file: name, path: file, offset, length, sha256 });
-            break;
-          }
+        // Where a NUL cuts a line short, nothing tells a crash from an edit: a page can reach the
+        // disk while a later write is still being copied into it, and the cut then falls
+        // anywhere. So it is a torn tail either way, reported with where the NUL is.
+        if (this.options.tornTails === 'repair' && !closed) {
+          const { offset, length, sha256 } = line;
+          this.tornTails.push({ file: name, path: file, offset, length, sha256 });
+          break;
         }
         return tornSegment(this.seq + 1, name, {
           isLast,
           closed,
           report: this.options.tornTails === 'report',
-          nulOffBoundary: edited,
+          nulInLine: line.nulInLine,
         });
       }
       const record = decodeRecord(line.raw);
