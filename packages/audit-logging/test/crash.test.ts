@@ -9,6 +9,7 @@ import {
   cleanupTmp,
   openLogger,
   readLines,
+  recordsEnd,
   sealedEvent,
   segmentPath,
   TOKEN,
@@ -52,12 +53,6 @@ function runAndKill(dir: string, run: number, killAfter: number): Promise<Map<st
       else reject(new Error(`child exited with ${code}: ${stderr}`));
     });
   });
-}
-
-/** Where a file's records end: at its first NUL (a segment's preallocated zeros), else its end. */
-function recordsEnd(data: Buffer): number {
-  const zero = data.indexOf(0);
-  return zero === -1 ? data.length : zero;
 }
 
 /** The records end mid-line, or something other than zeros follows them: a write cut short. */

@@ -98,6 +98,12 @@ export function readLines(file: string): string[] {
   return (end === -1 ? text : text.slice(0, end)).split('\n').filter((l) => l.length > 0);
 }
 
+/** Where a segment's records end: its first NUL (the preallocated zeros start there), else its end. */
+export function recordsEnd(data: Buffer): number {
+  const zero = data.indexOf(0);
+  return zero === -1 ? data.length : zero;
+}
+
 export function writeLines(file: string, lines: string[]): void {
   fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 }

@@ -7,6 +7,7 @@ import {
   cleanupTmp,
   openLogger,
   readLines,
+  recordsEnd,
   sealedEvent,
   segmentPath,
   tmpLogDir,
@@ -18,12 +19,6 @@ afterEach(() => {
 });
 
 const MiB = 1 << 20;
-
-/** Where a segment's records end: its first NUL, else the end of the file. */
-function recordsEnd(data: Buffer): number {
-  const zero = data.indexOf(0);
-  return zero === -1 ? data.length : zero;
-}
 
 /** The directory as a crash (SIGKILL, the page cache intact) would leave it: a copy taken live. */
 function crashCopy(dir: string): string {
@@ -44,6 +39,32 @@ function writeAt(file: string, bytes: Buffer, offset: number): void {
 
 const records = (dir: string) =>
   readLines(segmentPath(dir)).map((line) => JSON.parse(line) as AuditRecord);
+
+/**
+ * The verifier reports the crashed log torn after `good` records; open then cuts exactly `cut`
+ * (the bytes from the torn line to the last non-zero one) and records it, and the log verifies.
+ */
+async function expectRepaired(crashed: string, good: number, cut: Buffer, detail?: string) {
+  expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
+    ok: false,
+    reason: 'torn_tail',
+    events: good,
+    ...(detail === undefined ? {} : { detail: expect.stringContaining(detail) }),
+  });
+  const reopened = await openLogger(crashed);
+  await reopened.close();
+  expect(records(crashed)[good]!.event).toEqual({
+    type: 'audit_log_repaired',
+    file: 'segment-000001.ndjson',
+    droppedBytes: cut.length,
+    droppedSha256: createHash('sha256').update(cut).digest('hex'),
+    lastGoodSeq: good,
+  });
+  expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
+    ok: true,
+    events: good + 1,
+  });
+}
 
 async function liveLog(events: number, options = {}) {
   const dir = tmpLogDir();
@@ -117,31 +138,20 @@ describe('preallocated segments', () => {
     const { dir, log } = await liveLog(3);
     const crashed = crashCopy(dir);
     await log.close();
-    // The next record's first sectors reached the disk, the rest did not: it ends at a boundary.
-    const end = recordsEnd(fs.readFileSync(segmentPath(crashed)));
+    const file = segmentPath(crashed);
+    // The next record's first sectors reached the disk, the rest did not.
+    const end = recordsEnd(fs.readFileSync(file));
     const partial = Buffer.from(
       '{"auditId":"0f0f0f0f-0000-4000-8000-000000000000","event":{"type":"vram_sealed",'.padEnd(
         (Math.floor(end / 512) + 1) * 512 - end,
         'x',
       ),
     );
-    writeAt(segmentPath(crashed), partial, end);
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
-      ok: false,
-      reason: 'torn_tail',
-      events: 3,
-    });
-
+    writeAt(file, partial, end);
+    await expectRepaired(crashed, 3, partial);
     const reopened = await openLogger(crashed);
     expect((await reopened.emit(sealedEvent(4))).seq).toBe(5);
     await reopened.close();
-    expect(records(crashed)[3]!.event).toEqual({
-      type: 'audit_log_repaired',
-      file: 'segment-000001.ndjson',
-      droppedBytes: partial.length,
-      droppedSha256: createHash('sha256').update(partial).digest('hex'),
-      lastGoodSeq: 3,
-    });
     expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({ ok: true, events: 5 });
   });
 
@@ -156,88 +166,31 @@ describe('preallocated segments', () => {
     const fragment = Buffer.from('0000-4000-8000-000000000000","seq":4}\n');
     writeAt(file, fragment, end + gap);
     expect(fs.statSync(file).size).toBeGreaterThan(end + gap + fragment.length);
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
-      ok: false,
-      reason: 'torn_tail',
-      events: 3,
-    });
-
-    const reopened = await openLogger(crashed);
-    await reopened.close();
-    const cut = Buffer.concat([Buffer.alloc(gap), fragment]);
-    expect(records(crashed)[3]!.event).toMatchObject({
-      type: 'audit_log_repaired',
-      droppedBytes: cut.length,
-      droppedSha256: createHash('sha256').update(cut).digest('hex'),
-      lastGoodSeq: 3,
-    });
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+    await expectRepaired(crashed, 3, Buffer.concat([Buffer.alloc(gap), fragment]));
   });
 
   it('a NUL anywhere inside a record line (a page written back mid-copy, or an edit) is a torn tail, reported with where it is', async () => {
     const { dir, log } = await liveLog(3);
     const crashed = crashCopy(dir);
     await log.close();
-    const file = segmentPath(crashed);
-    const secondLine = fs.readFileSync(file).indexOf(10) + 1;
-    const at = secondLine + 21;
-    writeAt(file, Buffer.from([0]), at);
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
-      ok: false,
-      reason: 'torn_tail',
-      events: 1,
-      detail: expect.stringContaining(
-        `ends in a partial line cut short by a NUL byte at byte ${at}`,
-      ),
-    });
-    const data = fs.readFileSync(file);
-    let last = data.length - 1;
-    while (data[last] === 0) last -= 1;
-    const cut = data.subarray(secondLine, last + 1);
-    const reopened = await openLogger(crashed);
-    await reopened.close();
-    expect(records(crashed)[1]!.event).toMatchObject({
-      type: 'audit_log_repaired',
-      droppedBytes: cut.length,
-      droppedSha256: createHash('sha256').update(cut).digest('hex'),
-      lastGoodSeq: 1,
-    });
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
-  });
-
-  it('zeros from a sector boundary inside the records (a lost sector) are torn: cut on open, unless a checkpoint covers them', async () => {
-    const { dir, log } = await liveLog(3);
-    const crashed = crashCopy(dir);
-    await log.close();
-    const lost = (file: string) => {
-      const data = fs.readFileSync(file);
-      const secondLine = data.indexOf(10) + 1;
-      const sector = Math.ceil((secondLine + 1) / 512) * 512;
-      expect(data.subarray(secondLine, sector + 512).includes(10)).toBe(true);
-      writeAt(file, Buffer.alloc(512), sector);
-      return { secondLine, data: fs.readFileSync(file) };
+    const nulInSecondRecord = (file: string) => {
+      const secondLine = fs.readFileSync(file).indexOf(10) + 1;
+      writeAt(file, Buffer.from([0]), secondLine + 21);
+      return secondLine;
     };
-    const { secondLine, data } = lost(segmentPath(crashed));
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({
-      ok: false,
-      reason: 'torn_tail',
-      events: 1,
-    });
+    const secondLine = nulInSecondRecord(segmentPath(crashed));
+    const data = fs.readFileSync(segmentPath(crashed));
     let last = data.length - 1;
     while (data[last] === 0) last -= 1;
-    const reopened = await openLogger(crashed);
-    await reopened.close();
-    const cut = data.subarray(secondLine, last + 1);
-    expect(records(crashed)[1]!.event).toMatchObject({
-      type: 'audit_log_repaired',
-      droppedBytes: cut.length,
-      droppedSha256: createHash('sha256').update(cut).digest('hex'),
-      lastGoodSeq: 1,
-    });
-    expect(await verifyAuditLog(crashed, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+    await expectRepaired(
+      crashed,
+      1,
+      data.subarray(secondLine, last + 1),
+      `ends in a partial line cut short by a NUL byte at byte ${secondLine + 21}`,
+    );
 
     // The closed log has a checkpoint over all three records: open refuses to cut any of them.
-    lost(segmentPath(dir));
+    nulInSecondRecord(segmentPath(dir));
     await expect(openLogger(dir)).rejects.toMatchObject({
       name: 'AuditIntegrityError',
       message: expect.stringContaining('were cut off'),
