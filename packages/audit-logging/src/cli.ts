@@ -150,14 +150,14 @@ async function verifyCommand(dir: string, values: ParsedValues): Promise<number>
 }
 
 /**
- * The last `count` lines of a segment, read backwards in blocks (a segment can hold millions), from
- * the end of its records: the segment being written ends in preallocated zeros (README,
- * "Preallocation"), which are skipped, and its records end at the first NUL.
+ * The last `count` lines of a segment, read backwards in blocks (a segment can hold millions). The
+ * segment being written ends in preallocated zeros (README, "Preallocation") and its records end
+ * at the first NUL: each block read starts over from the first NUL in it.
  */
 function lastLines(file: string, count: number): string[] {
   const fd = openSync(file, 'r');
   try {
-    let position = endOfNonZero(fd, fstatSync(fd).size);
+    let position = fstatSync(fd).size;
     const blocks: Buffer[] = [];
     let newlines = 0;
     let bytes = 0;
@@ -187,18 +187,6 @@ function lastLines(file: string, count: number): string[] {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The offset just past the last byte of the file's first `size` bytes that is not zero. */
-function endOfNonZero(fd: number, size: number): number {
-  const block = Buffer.alloc(65_536);
-  for (let end = size; end > 0; ) {
-    const length = Math.min(block.length, end);
-    readSync(fd, block, 0, length, end - length);
-    for (let i = length - 1; i >= 0; i--) if (block[i] !== 0) return end - length + i + 1;
-    end -= length;
-  }
-  return 0;
 }
 
 interface TailRecord {

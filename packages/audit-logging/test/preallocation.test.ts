@@ -280,4 +280,38 @@ describe('preallocated segments', () => {
     expect(data.includes(0)).toBe(false);
     expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 1 });
   });
+
+  it('a rotation that cannot cut the zeros off fails that emit with what to do; the next one rotates', async () => {
+    const { dir, log } = await liveLog(3, { rotation: { maxBytes: 1500 } });
+    expect(fs.existsSync(segmentPath(dir, 2))).toBe(false);
+    vi.spyOn(fs, 'ftruncateSync').mockImplementationOnce(() => {
+      throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+    });
+    await expect(log.emit(sealedEvent(4))).rejects.toMatchObject({
+      code: 'AUDIT_WRITE_FAILED',
+      message: expect.stringMatching(/EIO.*the batch was not recorded\. Free space or fix/),
+    });
+    vi.restoreAllMocks();
+    expect((await log.emit(sealedEvent(5))).segment).toBe('segment-000002.ndjson');
+    expect(fs.readFileSync(segmentPath(dir, 1)).includes(0)).toBe(false);
+    await log.close();
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it('a close that cannot cut the zeros off still closes; the log verifies and the next open writes over them', async () => {
+    const { dir, log } = await liveLog(2);
+    const truncate = vi.spyOn(fs, 'ftruncateSync').mockImplementation(() => {
+      throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+    });
+    await log.close();
+    vi.restoreAllMocks();
+    expect(truncate).toHaveBeenCalled();
+    expect(fs.readFileSync(segmentPath(dir)).includes(0)).toBe(true);
+    expect(await verifyAuditLog(dir, { key: auditKey })).toMatchObject({ ok: true, events: 2 });
+    const reopened = await openLogger(dir);
+    expect((await reopened.emit(sealedEvent(3))).seq).toBe(3);
+    await reopened.close();
+    expect(fs.readFileSync(segmentPath(dir)).includes(0)).toBe(false);
+    expect(records(dir).map((r) => r.seq)).toEqual([1, 2, 3]);
+  });
 });

@@ -142,7 +142,7 @@ export class GroupCommit {
         error instanceof AuditError
           ? error
           : new AuditWriteError(
-              `audit write failed in ${this.files.dir}: ${(error as Error).message}; the batch was not recorded`,
+              `audit write failed in ${this.files.dir}: ${(error as Error).message}; the batch was not recorded. Free space or fix permissions and emit again`,
               error,
             );
       for (const p of batch) p.reject(failure);
